@@ -1,0 +1,1 @@
+"""lingualift_core.evaluate."""

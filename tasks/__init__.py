@@ -1,0 +1,1 @@
+"""Prefect tasks: each runs one DVC stage."""
