@@ -1,0 +1,99 @@
+"""The Prefect flow `lingualift`: one task per DVC stage, in pipeline order, and the deployment `full`.
+
+    lingualift serve                                   # serves lingualift/full (concurrency limit 1)
+    prefect deployment run lingualift/full --watch --watch-timeout 3600
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect import flow
+from prefect.logging import get_run_logger
+
+from lingualift_core.config import ConfigError, parse_params
+from tasks.dvc_stage import run_dvc_stage
+
+DEPLOYMENT = "full"
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """['tokenize.batch_size=500', ...] -> {'tokenize.batch_size': 500} (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. tokenize.batch_size=500")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def apply_overrides(params_file: Path, overrides: Mapping[str, Any]) -> None:
+    """Writes dotted-key overrides into params.yaml (comments kept), after validating the result."""
+    from ruamel.yaml import YAML
+
+    if not overrides:
+        return
+    ry = YAML()
+    ry.preserve_quotes = True
+    doc = ry.load(params_file.read_text(encoding="utf-8"))
+    for key, value in overrides.items():
+        node = doc
+        *parents, leaf = key.split(".")
+        for part in parents:
+            if part not in node:
+                raise ConfigError(f"{key}: unknown key {part!r} in {params_file}")
+            node = node[part]
+        node[leaf] = value
+    plain = json.loads(json.dumps(doc))
+    parse_params(plain)  # fail before writing anything
+    with params_file.open("w", encoding="utf-8") as fh:
+        ry.dump(doc, fh)
+
+
+def pipeline_stages(root: Path) -> list[str]:
+    """Expanded DVC stage names (foreach items included), in dvc.yaml order (which is topological)."""
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    out = subprocess.run([dvc, "stage", "list", "--name-only"], cwd=root, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"dvc stage list failed in {root}: {out.stderr.strip()}")
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def select_stages(all_stages: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
+    """Keeps the stages named in `wanted` (a group name like 'tokenize' selects every tokenize@item)."""
+    if not wanted:
+        return list(all_stages)
+    chosen = [s for s in all_stages if s in wanted or s.split("@")[0] in wanted]
+    unknown = [w for w in wanted if not any(s == w or s.split("@")[0] == w for s in all_stages)]
+    if unknown:
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(all_stages)}")
+    return chosen
+
+
+@flow(name="lingualift", log_prints=True)
+def lingualift(stages: list[str] | None = None, force: bool = False,
+               overrides: dict[str, Any] | None = None, root: str = ".") -> list[dict[str, Any]]:
+    """Runs the pipeline's DVC stages in order (all by default), one Prefect task each."""
+    logger = get_run_logger()
+    root_path = Path(root).resolve()
+    apply_overrides(root_path / "params.yaml", overrides or {})
+    chosen = select_stages(pipeline_stages(root_path), stages)
+    logger.info("stages: %s", ", ".join(chosen))
+    results = []
+    for stage in chosen:
+        results.append(run_dvc_stage(stage, str(root_path), force))
+    ran = [r["stage"] for r in results if r["ran"]]
+    logger.info("done: %d stages ran, %d up to date", len(ran), len(results) - len(ran))
+    return results
+
+
+def serve(root: Path) -> None:
+    """Serves the deployment `lingualift/full` from this process (one run at a time: DVC locks the repo)."""
+    lingualift.serve(name=DEPLOYMENT, limit=1, parameters={"root": str(root)})

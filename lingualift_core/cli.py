@@ -1,0 +1,96 @@
+"""The `lingualift` command: run one pipeline stage (what `dvc.yaml` calls), or serve the Prefect deployment.
+
+    lingualift stage prepare
+    lingualift stage tokenize --lang qaa
+    lingualift serve                      # serves the Prefect deployment `lingualift/full`
+    lingualift flow --stages tokenize     # runs the Prefect flow in-process (no server needed)
+
+Expected failures (bad params, missing or malformed inputs) print one line and exit with status 2; set
+LINGUALIFT_DEBUG=1 for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lingualift_core.config import load_params
+
+# stage name -> (module under lingualift_core.stages, whether it runs per language)
+STAGES: dict[str, tuple[str, bool]] = {
+    "prepare": ("prepare", False),
+    "tokenize": ("tokenize", True),
+    "vocab": ("vocab", False),
+}
+
+
+def stage_runner(name: str) -> tuple[Callable[..., Any], bool]:
+    """The `run` function of a stage and whether it takes `lang`."""
+    if name not in STAGES:
+        raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
+    module, per_lang = STAGES[name]
+    return importlib.import_module(f"lingualift_core.stages.{module}").run, per_lang
+
+
+def run_stage(name: str, root: Path, params_file: Path, lang: str | None = None) -> Any:
+    """Loads params and runs one stage in `root`."""
+    run, per_lang = stage_runner(name)
+    if per_lang and not lang:
+        raise ValueError(f"stage {name!r} runs per language: pass --lang CODE")
+    if not per_lang and lang:
+        raise ValueError(f"stage {name!r} is not per language: drop --lang")
+    params = load_params(params_file)
+    return run(params, root, lang) if per_lang else run(params, root)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lingualift", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    st = sub.add_parser("stage", help="run one pipeline stage (called by dvc.yaml)")
+    st.add_argument("name", choices=sorted(STAGES))
+    st.add_argument("--lang", help="language code for per-language stages")
+    st.add_argument("--params", type=Path, default=Path("params.yaml"))
+    st.add_argument("--root", type=Path, default=Path("."), help="repository root (artifact paths are relative)")
+    sv = sub.add_parser("serve", help="serve the Prefect deployment lingualift/full")
+    sv.add_argument("--root", type=Path, default=Path("."))
+    fl = sub.add_parser("flow", help="run the Prefect flow in-process")
+    fl.add_argument("--stages", nargs="*", default=None, help="DVC stage names (default: all)")
+    fl.add_argument("--force", action="store_true", help="rerun even if DVC finds the stage up to date")
+    fl.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="params overrides written to params.yaml first, e.g. tokenize.batch_size=500")
+    fl.add_argument("--root", type=Path, default=Path("."))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from lingualift_core.stages.common import setup_logging
+
+    setup_logging()
+    try:
+        if args.command == "stage":
+            run_stage(args.name, args.root.resolve(), args.params, args.lang)
+        elif args.command == "serve":
+            from flows.lingualift import serve
+
+            serve(args.root.resolve())
+        elif args.command == "flow":
+            from flows.lingualift import lingualift, parse_overrides
+
+            lingualift(stages=args.stages, force=args.force, overrides=parse_overrides(args.overrides),
+                       root=str(args.root.resolve()))
+    except (ValueError, OSError, ImportError) as err:
+        if os.environ.get("LINGUALIFT_DEBUG"):
+            raise
+        print(f"lingualift: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

