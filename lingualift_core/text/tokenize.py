@@ -69,8 +69,7 @@ def load_english(model: str = "en_core_web_sm", use_blis: bool = False) -> Pipel
 def load_blank(lang: str) -> Pipeline:
     """A rule-based tokenizer for `lang` (registry spaCy code, `xx` where spaCy has no module)."""
     info = get_language(lang)
-    for package in (info.spacy_requires or "").split():
-        module = package.replace("-", "_")
+    for package, module in zip(info.spacy_requirements, info.spacy_required_modules, strict=True):
         if importlib.util.find_spec(module) is None:
             raise TokenizerUnavailableError(
                 f"language {lang!r}: spaCy's {info.spacy!r} tokenizer needs the package {package!r}; "
