@@ -1,0 +1,1 @@
+"""Performance benchmarks; run each as a module: `python -m benchmarks.<name>` (JSON on stdout)."""
