@@ -1,1 +1,55 @@
-"""lingualift_core.toyworld."""
+"""The embedded synthetic world: English, six toy languages, math word problems, gold evaluation data.
+
+Everything is generated from seeds by a small grammar (no downloads), fast enough for a CPU-only run:
+
+- English: a few hundred lemmas over all POS classes (nouns, verbs, adjectives, adverbs, pronouns,
+  adpositions, auxiliaries, conjunctions, determiners), person names and numbers; sentences come from
+  semantic frames (``frames.py``) drawn with selection restrictions (``sampler.py``) and rendered with real
+  English inflection (3rd person -s, plurals, past tense, -ing, a/an).
+- Toy languages (``specs.py``, fixed contract in .notes/TOYLANGS.md): own script, syllable structure, word
+  order (SVO = English order, SOV verb-final with postpositions, VSO) and a seeded lexicon that is not a
+  cipher (synonyms, two-word translations, untranslated English words, toy-only particles, suffix
+  morphology). The SAME frame can be rendered in any language: that is where the translated test sets,
+  the Tatoeba-like pairs and the gold lexicons come from.
+- Monolingual corpora are sampled per language with their own seed from one frame distribution
+  (comparable, never parallel); sizes follow the resource level (arguments; ``DEFAULT_SIZES``).
+- Numbers stay Arabic digits in every language; person names are shared and stay in Latin letters (like
+  named entities in real text; the lexicon pipeline drops them like real names).
+- Math word problems (``problems.py``): 1-3 steps with +, -, *, chain-of-thought solutions ending
+  "The answer is N." (N >= 0). Which operation applies is carried by words only; ``layout.py`` measures
+  the accuracy a digits-and-layout-only reader could reach (``layout_floor``).
+
+Typical use::
+
+    world = build_world(seed=0)                   # all six toy languages
+    en = world.english_sentences(20_000, seed=0)
+    qab = world.sentences("qab", world.corpus_size("qab"), seed=0)
+    sft = world.math_sft_records(4_000, seed=0)  # instruction / input / output / answer
+    bench = world.math_benchmark(200, seed=0)     # id / lang / question / answer / solution / steps
+    lex = world.gold_lexicon("qab")               # [(english form, toy form), ...]
+    pairs = world.parallel_pairs("qab", 500, seed=0)
+"""
+
+from .layout import layout_floor, layout_only, layout_report
+from .problems import MATH_INSTRUCTION, MathProblem, Question, Statement, solve
+from .specs import TOY_CODES, TOY_LANGUAGES, ToyLanguageSpec, toy_spec
+from .world import DEFAULT_SIZES, World, build_world, derive_seed
+
+__all__ = [
+    "DEFAULT_SIZES",
+    "MATH_INSTRUCTION",
+    "MathProblem",
+    "Question",
+    "Statement",
+    "TOY_CODES",
+    "TOY_LANGUAGES",
+    "ToyLanguageSpec",
+    "World",
+    "build_world",
+    "derive_seed",
+    "layout_floor",
+    "layout_only",
+    "layout_report",
+    "solve",
+    "toy_spec",
+]

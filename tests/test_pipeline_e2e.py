@@ -1,0 +1,161 @@
+"""The embedded pipeline end to end: `dvc repro` in a fresh copy of the repo, then the Prefect deployment.
+
+Runs on `configs/tiny.yaml` (the embedded world at its smallest). The copy is a new git repo holding the
+tracked and not-ignored files, as a fresh clone would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.integration
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "DVC_NO_ANALYTICS": "1",
+           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "LINGUALIFT_PROGRESS": "lines"}
+    env.update(extra)
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
+    out = subprocess.run(cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return out
+
+
+def _project_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    return [f for f in out.stdout.splitlines() if (REPO / f).is_file()]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh git repo with the project's files and the tiny profile as params.yaml."""
+    root = tmp_path_factory.mktemp("pipeline")
+    for rel in _project_files():
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, dest)
+    shutil.copy2(REPO / "configs" / "tiny.yaml", root / "params.yaml")
+    (root / "dvc.lock").unlink(missing_ok=True)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    _run(["git", "init", "-q"], root)
+    _run(["git", "add", "-A"], root)
+    _run([*git, "commit", "-qm", "fresh clone"], root)
+    return root
+
+
+def _metrics(repo: Path, name: str) -> dict:
+    return json.loads((repo / "data" / "metrics" / f"{name}.json").read_text())
+
+
+def test_dvc_repro_builds_the_pipeline_and_second_run_is_a_no_op(repo: Path) -> None:
+    _run(["dvc", "repro"], repo)
+    for lang in ("en", "qaa", "qaf"):
+        assert (repo / "data" / "tokenized" / lang / "tokens.parquet").is_file()
+        assert (repo / "data" / "tokenized" / lang / "run_meta.json").is_file()
+    assert _metrics(repo, "vocab")["kept"] > 50
+    again = _run(["dvc", "repro"], repo)
+    assert "Running stage" not in again.stdout, again.stdout
+
+
+def test_changing_a_tokenize_param_reruns_only_tokenization(repo: Path) -> None:
+    params = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(params.replace("batch_size: 1000", "batch_size: 999"))
+    out = _run(["dvc", "repro"], repo).stdout
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran and all(s.startswith("tokenize@") for s in ran), out
+    assert "Running stage 'prepare'" not in out
+
+
+def test_a_deleted_output_is_rebuilt(repo: Path) -> None:
+    shutil.rmtree(repo / "data" / "vocab")
+    out = _run(["dvc", "repro"], repo).stdout
+    assert "Running stage 'vocab'" in out
+    assert (repo / "data" / "vocab" / "en.parquet").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, procs: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"{what}: process {p.args} exited with {p.returncode}")
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_prefect_deployment_runs_the_pipeline(repo: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = _env(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=api)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs: list[subprocess.Popen] = []
+    try:
+        server = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            cwd=repo, env=env, stdout=(logs / "server.log").open("w"), stderr=subprocess.STDOUT)
+        procs.append(server)
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{api}/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait(healthy, 120, "the Prefect server", procs)
+        serve = subprocess.Popen([str(BIN / "lingualift"), "serve", "--root", str(repo)], cwd=repo, env=env,
+                                 stdout=(logs / "serve.log").open("w"), stderr=subprocess.STDOUT)
+        procs.append(serve)
+
+        def deployed() -> bool:
+            r = httpx.post(f"{api}/deployments/filter", json={}, timeout=5)
+            return any(d["name"] == "full" for d in r.json())
+
+        _wait(deployed, 120, "the deployment lingualift/full", procs)
+        # vocab forced: real work in the run; everything else is checked (and found up to date) by DVC
+        run = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "lingualift/full", "--param", "force=true",
+             "--param", 'stages=["vocab"]', "--watch", "--watch-timeout", "600"],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=700)
+        assert run.returncode == 0, run.stdout + run.stderr + (logs / "serve.log").read_text()[-3000:]
+        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=5).json()
+        assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
+        tasks = httpx.post(f"{api}/task_runs/filter", json={}, timeout=5).json()
+        assert {t["name"] for t in tasks} == {"vocab"}
+        keys = {a["key"] for a in httpx.post(f"{api}/artifacts/filter", json={}, timeout=5).json()}
+        assert {"vocab-progress", "vocab-metrics", "vocab-summary"} <= keys, keys
+        logs_api = httpx.post(f"{api}/logs/filter", json={"limit": 200}, timeout=5).json()
+        assert any("Running stage 'vocab'" in entry["message"] for entry in logs_api)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
