@@ -1,0 +1,427 @@
+"""One training loop (accelerate) for stage 1, stage 2 and mono-SFT; the stages differ by :class:`TrainConfig`.
+
+``train(model, records, config, checkpoint_dir=..., resume=..., on_step=...) -> TrainResult``
+
+- the trainable parameter set implied by the config is applied and asserted before the first step, and returned;
+- global batch = micro batch x accumulation x world size (validated); the loss of a step is the token mean over
+  the WHOLE global batch (each micro-batch's summed loss is divided by the global batch's target-token count,
+  known up front from the deterministic plan), so accumulation and length grouping do not change the gradient;
+- bf16 autocast on GPU, fp32 on CPU (``precision``); optional gradient checkpointing; length-grouped
+  micro-batches; the frozen encoder's outputs optionally cached once for all epochs;
+- checkpoints every N steps with exact resume (trainable params, optimizer, scheduler, RNG states, data position);
+  resuming with a different config fails naming the key;
+- ``on_step(step, total, metrics)`` after every optimizer step (metrics: loss, lr, grad_norm, epoch, tokens/s).
+
+Multi-GPU: run under ``accelerate launch``; each process builds the same plan and takes its share of every
+global batch's micro-batches. (Exact resume is for DDP / single process, not DeepSpeed ZeRO.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+
+from ..model.lingualift import LinguaLIFTModel
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import epoch_global_batches, micro_batches, steps_per_epoch
+from .encoder_cache import batch_encoder_states, compute_encoder_cache
+
+log = logging.getLogger(__name__)
+
+OnStep = Callable[[int, int, Mapping[str, Any]], None]
+
+
+@dataclass
+class TrainResult:
+    """What a run returns (and what a stage writes as metrics / plots / run metadata)."""
+
+    stage: str
+    steps: int
+    total_steps: int
+    steps_per_epoch: int
+    accumulation_steps: int
+    world_size: int
+    trainable_parameters: list[str]
+    num_trainable_parameters: int
+    # one entry per optimizer step: step, epoch, loss, lr, grad_norm (None without clipping), tokens, target_tokens
+    history: list[dict[str, Any]] = field(default_factory=list)
+    tokens_seen: int = 0  # non-pad LLM tokens processed (this process x world size)
+    target_tokens: int = 0
+    pad_tokens: int = 0
+    padding_waste: float = 0.0  # pad tokens / total LLM tokens over all micro-batches
+    train_time_s: float = 0.0  # optimisation loop only
+    encoder_cache_time_s: float = 0.0
+    tokens_per_s: float = 0.0
+    resumed_from_step: int | None = None
+    truncated_records: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.history[-1]["loss"] if self.history else None
+
+
+def lr_lambda_factory(schedule: str, total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    """LR multiplier per step (Hugging Face formulas: linear warmup from 0, then constant / cosine / linear)."""
+
+    def fn(step: int) -> float:
+        if warmup_steps > 0 and step < warmup_steps:
+            return step / warmup_steps
+        if schedule == "constant":
+            return 1.0
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        progress = min(max(progress, 0.0), 1.0)
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return max(0.0, 1.0 - progress)
+
+    return fn
+
+
+def dataset_fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps([r["prefix"], r["enc"], r["suffix"], r["target"]], separators=(",", ":")).encode())
+    return h.hexdigest()[:32]
+
+
+def _make_accelerator(cfg: TrainConfig):
+    from accelerate import Accelerator
+
+    cuda = torch.cuda.is_available()
+    if cfg.precision == "bf16" or (cfg.precision == "auto" and cuda):
+        mp = "bf16"
+    else:
+        mp = "no"
+    return Accelerator(mixed_precision=mp, cpu=not cuda)
+
+
+def _param_groups(model: LinguaLIFTModel, cfg: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, torch.nn.Parameter]]:
+    decay, no_decay, by_name = [], [], {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        by_name[name] = p
+        (no_decay if p.ndim < 2 else decay).append(p)  # biases, norms, boundary vectors: no weight decay
+    groups = []
+    if decay:
+        groups.append({"params": decay, "weight_decay": cfg.weight_decay})
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups, by_name
+
+
+def apply_trainable(model: LinguaLIFTModel, cfg: TrainConfig) -> list[str]:
+    """Apply the config's trainable parts (LoRA adapters added if asked) and assert the resulting set."""
+    if cfg.lora and not hasattr(model.llm, "peft_config"):
+        model.apply_lora(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+    flags = dict(encoder=cfg.train_encoder, alignment=cfg.train_alignment, llm=cfg.llm_flag())
+    if not model.has_encoder and (cfg.train_encoder or cfg.train_alignment):
+        raise ValueError(
+            f"stage {cfg.stage!r} trains the encoder / alignment layer, but the model has no encoder (mono-SFT "
+            "model): use train_encoder=False, train_alignment=False"
+        )
+    model.set_trainable(**flags)
+    expected = model.expected_trainable_names(**flags)
+    actual = model.trainable_parameter_names()
+    if expected != actual or not actual:
+        extra, missing = sorted(actual - expected), sorted(expected - actual)
+        raise RuntimeError(
+            f"trainable parameter set differs from the {cfg.stage} config: unexpected {extra[:5]}, missing "
+            f"{missing[:5]}{' (empty set)' if not actual else ''}"
+        )
+    if not cfg.train_llm:
+        head = model._causal_lm().get_output_embeddings()
+        emb = model.llm.get_input_embeddings()
+        if head.weight.requires_grad or emb.weight.requires_grad:
+            raise RuntimeError("the LLM is frozen by config but its lm_head / input embeddings still train")
+    return sorted(actual)
+
+
+def train(
+    model: LinguaLIFTModel,
+    records: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    on_step: OnStep | None = None,
+    accelerator: Any = None,
+) -> TrainResult:
+    """Train ``model`` in place on ``records`` (dicts with instruction / input / output).
+
+    ``resume``: None (fresh run), ``"latest"`` (newest complete checkpoint in ``checkpoint_dir`` if any, else
+    fresh) or a checkpoint folder. Checkpoints go to ``checkpoint_dir`` every ``config.checkpoint_every`` steps.
+    """
+    cfg = config
+    if not records:
+        raise ValueError(f"empty training set: no records to train {cfg.stage} on")
+    if cfg.checkpoint_every and checkpoint_dir is None:
+        raise ValueError("checkpoint_every is set but no checkpoint_dir was given")
+    acc = accelerator or _make_accelerator(cfg)
+    world, rank = acc.num_processes, acc.process_index
+    accum = cfg.accumulation_steps(world)
+
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.seed)
+    trainable = apply_trainable(model, cfg)
+    if cfg.gradient_checkpointing:
+        model.enable_gradient_checkpointing()
+
+    builder = model.prompt_builder(max_length=cfg.max_length)
+    rows = builder.tokenize_many(records, with_target=True)
+    from ..model.batching import row_length
+
+    lengths = [row_length(r) for r in rows]
+    target_len = [len(r["target"]) for r in rows]
+    if sum(target_len) == 0:
+        raise ValueError("no training targets: every record's response was empty or truncated away")
+    fingerprint = dataset_fingerprint(rows)
+    spe = steps_per_epoch(len(rows), cfg.global_batch_size)
+    total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * spe
+    warmup = math.ceil(cfg.warmup_ratio * total)
+
+    model.to(acc.device)
+    groups, params_by_name = _param_groups(model, cfg)
+    optimizer = torch.optim.AdamW(
+        groups, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_factory(cfg.lr_schedule, total, warmup))
+    names_by_param = {p: n for n, p in params_by_name.items()}
+
+    result = TrainResult(
+        stage=cfg.stage,
+        steps=0,
+        total_steps=total,
+        steps_per_epoch=spe,
+        accumulation_steps=accum,
+        world_size=world,
+        trainable_parameters=trainable,
+        num_trainable_parameters=sum(p.numel() for p in params_by_name.values()),
+        truncated_records=builder.truncated_targets + builder.truncated_prompts,
+        config=cfg.to_dict(),
+    )
+
+    # ---- resume
+    start = 0
+    folder: Path | None = None
+    if resume is not None:
+        if str(resume) == "latest":
+            if checkpoint_dir is None:
+                raise ValueError("resume='latest' needs checkpoint_dir")
+            folder = ckpt.latest_checkpoint(checkpoint_dir)
+        else:
+            folder = Path(resume)
+    if folder is not None:
+        start = _load_checkpoint(
+            folder, model, optimizer, scheduler, params_by_name, cfg, fingerprint, trainable, result, rank, world
+        )
+        result.resumed_from_step = start
+        result.steps = start
+
+    # ---- encoder cache
+    cache = None
+    if cfg.cache_encoder_outputs:
+        t0 = time.perf_counter()
+        cache = compute_encoder_cache(
+            model, rows, batch_size=max(8, cfg.micro_batch_size * 4), autocast=acc.autocast,
+            max_gb=cfg.encoder_cache_max_gb,
+        )
+        result.encoder_cache_time_s = time.perf_counter() - t0
+
+    prepared_model, optimizer = acc.prepare(model, optimizer)
+    prepared_model.train()
+    trainable_params = list(params_by_name.values())
+
+    plan_cache: dict[int, list[list[int]]] = {}
+
+    def global_batch(step: int) -> list[int]:
+        epoch = step // spe
+        if epoch not in plan_cache:
+            plan_cache.clear()
+            plan_cache[epoch] = epoch_global_batches(
+                lengths, epoch, global_batch_size=cfg.global_batch_size, seed=cfg.seed,
+                group_by_length=cfg.group_by_length, length_group_window=cfg.length_group_window,
+            )
+        return plan_cache[epoch][step % spe]
+
+    t_start = time.perf_counter()
+    tokens_run = 0
+    for step in range(start, total):
+        gb = global_batch(step)
+        num_items = sum(target_len[i] for i in gb)
+        mbs = micro_batches(
+            gb, lengths, micro_batch_size=cfg.micro_batch_size, group_by_length=cfg.group_by_length,
+            world_size=world, rank=rank,
+        )
+        dummy = not mbs  # this process got no rows in a short final batch: run one row with zero weight
+        if dummy:
+            mbs = [[gb[0]]]
+        loss_sum = torch.zeros((), device=acc.device)
+        step_tokens = step_pads = 0
+        lr = scheduler.get_last_lr()[0]
+        for j, mb in enumerate(mbs):
+            batch = builder.collate([rows[i] for i in mb], with_labels=True)
+            n_real = int(batch["attention_mask"].sum())
+            step_tokens += n_real
+            step_pads += batch["attention_mask"].numel() - n_real
+            if cache is not None:
+                batch.pop("enc_input_ids", None)
+                batch.pop("enc_attention_mask", None)
+                batch["encoder_states"] = batch_encoder_states(cache, mb)
+            batch = {k: v.to(acc.device) for k, v in batch.items()}
+            sync = j == len(mbs) - 1
+            ctx = contextlib.nullcontext() if sync or world == 1 else acc.no_sync(prepared_model)
+            with ctx, acc.autocast():
+                out = prepared_model(**batch, num_items_in_batch=num_items)
+                loss = out.loss * (0.0 if dummy else float(world))
+                acc.backward(loss)
+            if not dummy:
+                loss_sum += out.loss_sum.float()
+        grad_norm = None
+        if cfg.max_grad_norm is not None:
+            grad_norm = acc.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        if world > 1:
+            loss_sum = acc.reduce(loss_sum, reduction="sum")
+            counts = acc.reduce(torch.tensor([step_tokens, step_pads], device=acc.device), reduction="sum")
+            step_tokens, step_pads = int(counts[0]), int(counts[1])
+        step_loss = float(loss_sum) / max(1, num_items)
+        tokens_run += step_tokens
+        result.tokens_seen += step_tokens
+        result.pad_tokens += step_pads
+        result.target_tokens += num_items
+        elapsed = time.perf_counter() - t_start
+        entry = {
+            "step": step + 1,
+            "epoch": (step + 1) / spe,
+            "loss": step_loss,
+            "lr": lr,
+            "grad_norm": float(grad_norm) if grad_norm is not None else None,
+            "tokens": step_tokens,
+            "target_tokens": num_items,
+        }
+        result.history.append(entry)
+        result.steps = step + 1
+        metrics = dict(entry, tokens_per_s=tokens_run / elapsed if elapsed > 0 else 0.0)
+        if cfg.log_every and ((step + 1) % cfg.log_every == 0 or step + 1 == total) and acc.is_main_process:
+            log.info(
+                "%s step %d/%d loss %.4f lr %.3g tokens/s %.0f", cfg.stage, step + 1, total, step_loss, lr,
+                metrics["tokens_per_s"],
+            )
+        if on_step is not None and acc.is_main_process:
+            on_step(step + 1, total, metrics)
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            _save_checkpoint(
+                Path(checkpoint_dir), step + 1, model, optimizer, scheduler, names_by_param, params_by_name, cfg,
+                fingerprint, result, acc,
+            )
+
+    result.train_time_s = time.perf_counter() - t_start
+    result.tokens_per_s = tokens_run / result.train_time_s if result.train_time_s > 0 else 0.0
+    total_tok = result.tokens_seen + result.pad_tokens
+    result.padding_waste = result.pad_tokens / total_tok if total_tok else 0.0
+    acc.wait_for_everyone()
+    acc.unwrap_model(prepared_model, keep_fp32_wrapper=False)  # drops accelerate's autocast forward wrapper
+    model.eval()
+    return result
+
+
+def _torch_optimizer(optimizer):
+    return getattr(optimizer, "optimizer", optimizer)
+
+
+def _save_checkpoint(
+    root: Path, step: int, model, optimizer, scheduler, names_by_param, params_by_name, cfg, fingerprint,
+    result: TrainResult, acc,
+) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / ckpt.checkpoint_name(step)
+    tmp = root / (ckpt.checkpoint_name(step) + ".tmp")
+    if acc.is_main_process:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    acc.wait_for_everyone()
+    ckpt.write_rank_rng(tmp, acc.process_index)
+    if acc.is_main_process:
+        opt = _torch_optimizer(optimizer)
+        opt_tensors, opt_scalars = ckpt.optimizer_tensors(opt, names_by_param)
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+        state = {
+            "format_version": ckpt.CKPT_FORMAT_VERSION,
+            "step": step,
+            "config": cfg.to_dict(),
+            "dataset_fingerprint": fingerprint,
+            "trainable_parameters": result.trainable_parameters,
+            "world_size": acc.num_processes,
+            "optimizer_param_groups": groups,
+            "optimizer_scalars": opt_scalars,
+            "scheduler": scheduler.state_dict(),
+            "history": result.history,
+            "counters": {
+                "tokens_seen": result.tokens_seen, "pad_tokens": result.pad_tokens,
+                "target_tokens": result.target_tokens,
+            },
+        }
+        ckpt.write_main_files(
+            tmp, trainable={n: p for n, p in params_by_name.items()}, opt_tensors=opt_tensors, state=state
+        )
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        ckpt.finalize(tmp, final, cfg.keep_checkpoints)
+    acc.wait_for_everyone()
+
+
+def _load_checkpoint(
+    folder: Path, model, optimizer, scheduler, params_by_name, cfg: TrainConfig, fingerprint: str,
+    trainable: list[str], result: TrainResult, rank: int, world: int,
+) -> int:
+    state, params, opt_tensors = ckpt.read_checkpoint(folder)
+    ckpt.compare_configs(state["config"], cfg.to_dict(), str(folder))
+    if state["dataset_fingerprint"] != fingerprint:
+        raise ckpt.ConfigMismatchError(
+            f"cannot resume from {folder}: key 'dataset' differs (the training records or their tokenization changed)"
+        )
+    if sorted(state["trainable_parameters"]) != trainable:
+        raise ckpt.ConfigMismatchError(f"cannot resume from {folder}: key 'trainable_parameters' differs")
+    if set(params) != set(params_by_name):
+        raise ckpt.ConfigMismatchError(f"cannot resume from {folder}: its parameter names differ from the model's")
+    with torch.no_grad():
+        for name, value in params.items():
+            p = params_by_name[name]
+            if p.shape != value.shape:
+                raise ckpt.ConfigMismatchError(f"cannot resume from {folder}: parameter '{name}' has another shape")
+            p.copy_(value.to(p.device, p.dtype))
+    ckpt.load_optimizer_state(
+        optimizer, params_by_name, opt_tensors, state.get("optimizer_scalars", {}), state["optimizer_param_groups"]
+    )
+    scheduler.load_state_dict(state["scheduler"])
+    for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
+        group["lr"] = lr
+    if state.get("world_size") != world:
+        log.warning("resuming with world size %s (checkpoint: %s): not bitwise exact", world, state.get("world_size"))
+    if not ckpt.restore_rng(folder, rank):
+        log.warning("checkpoint %s has no RNG state for process %d", folder, rank)
+    result.history = list(state["history"])
+    c = state["counters"]
+    result.tokens_seen, result.pad_tokens, result.target_tokens = c["tokens_seen"], c["pad_tokens"], c["target_tokens"]
+    return int(state["step"])
