@@ -116,8 +116,12 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported annotation {tp!r} (a bug in lingualift_core.config)")
 
 
-def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str) -> Any:
-    """Builds the frozen dataclass `cls` from `data`, validating every key under the dotted `prefix`."""
+def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str, base: Any = None) -> Any:
+    """Builds the frozen dataclass `cls` from `data`, validating every key under the dotted `prefix`.
+
+    Keys absent from `data` take their value from `base` (an instance of `cls`) when given, else the field's
+    default; so a nested section can default to a preset such as the paper's stage-2 recipe.
+    """
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -129,11 +133,17 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str) -> Any
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         key = f"{prefix}.{name}"
+        nested_base = _nested_default(f, base)
         if name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if base is not None:
+                kwargs[name] = getattr(base, name)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{key}: missing; expected {_type_name(hints[name])}")
             continue
-        value = _convert(data[name], hints[name], key)
+        if nested_base is not None and isinstance(data[name], Mapping):
+            value = parse_section(type(nested_base), data[name], key, nested_base)
+        else:
+            value = _convert(data[name], hints[name], key)
         lo, hi = f.metadata.get("range", (None, None))
         if value is not None and (lo is not None and value < lo or hi is not None and value > hi):
             allowed = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
@@ -142,7 +152,21 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str) -> Any
     try:
         return cls(**kwargs)
     except ConfigError as err:
-        raise ConfigError(f"{prefix}: {err}") from None
+        msg = str(err)
+        raise ConfigError(msg if msg.startswith(prefix) else f"{prefix}: {msg}") from None
+    except ValueError as err:  # library dataclasses validate themselves in __post_init__
+        raise ConfigError(f"{prefix}: {str(err).splitlines()[0]}") from None
+
+
+def _nested_default(f: dataclasses.Field, base: Any) -> Any:
+    """The default instance of a nested-dataclass field (from `base` if given), else None."""
+    if base is not None:
+        value = getattr(base, f.name)
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        value = f.default
+    return value if dataclasses.is_dataclass(value) and not isinstance(value, type) else None
 
 
 def section_to_dict(section: Any) -> Any:
@@ -248,10 +272,82 @@ class TokenizeConfig:
     vocab_min_count: int = num(1, 1, 1_000_000, "English vocabulary: minimum frequency")
 
 
+@dataclass(frozen=True)
+class EmbeddingsConfig:
+    """Monolingual word vectors per language: fastText skipgram on the tokenized corpus, or pretrained files."""
+
+    source: Literal["train", "pretrained"] = opt("train")
+    dim: int = num(100, 2, 4096)
+    epochs: int = num(20, 1, 1000, "small corpora need more epochs than fastText's default 5")
+    min_count: int = num(2, 1, 1_000_000)
+    threads: int = num(2, 1, 256)
+    max_words: int = num(200000, 20, 10_000_000, "keep the N most frequent words (MUSE: 200k)")
+    lowercase: bool = opt(True, "English vocabulary and lexicons are lowercased")
+    pretrained: dict[str, str] = opt({}, "language -> .vec / .bin file (source: pretrained)")
+
+
+@dataclass(frozen=True)
+class LexiconConfig:
+    """Bilingual lexicon induction en -> X (MUSE-style; see lingualift_core.lexicon.induction for the defaults)."""
+
+    method: Literal["unsupervised", "adversarial", "robust", "procrustes", "dictionary", "gold"] = opt(
+        "unsupervised", "gold: the toy world's gold lexicon (an upper bound, embedded world only)")
+    dictionaries: dict[str, str] = opt({}, "language -> MUSE-format `src tgt` file (dictionary / procrustes)")
+    eval_dictionaries: dict[str, str] = opt({}, "language -> MUSE-format test split; toy languages use gold")
+    normalize: str = opt("renorm,center,renorm")
+    csls_k: int = num(10, 1, 1000)
+    n_refinement: int = num(5, 0, 100)
+    refine_max_rank: int = num(15000, 10, 10_000_000)
+    criterion_words: int = num(10000, 10, 10_000_000)
+    robust_vocab: int = num(4000, 10, 1_000_000)
+    inits: tuple[str, ...] = opt(["adversarial", "robust"])
+    adversarial_epochs: int = num(3, 0, 1000)
+    adversarial_epoch_size: int = num(32000, 1, 100_000_000)
+    threads: int = num(2, 1, 256)
+    top_k: int = num(3, 1, 100, "translations kept per English word")
+    threshold: float | None = opt(None, "keep translations with CSLS >= threshold (precision over coverage)")
+    mutual_only: bool = opt(False)
+
+    def __post_init__(self) -> None:
+        bad = [i for i in self.inits if i not in ("adversarial", "robust")]
+        if bad or not self.inits:
+            raise ConfigError(f"lexicon.inits: got {list(self.inits)!r}, allowed: adversarial, robust (one or both)")
+
+
+@dataclass(frozen=True)
+class CodeswitchConfig:
+    """POS-filtered code-switching of the English corpus and the stage-1 instruction records."""
+
+    pos_group: str = opt("adp+noun", "a paper group (noun, verb, adp+noun, pron+aux+conj, content, ...)")
+    ratio: float = num(0.8, 0.0, 1.0, "share of translatable candidates replaced (paper's best: 0.8)")
+    top_k: int = num(1, 1, 100)
+    selection: Literal["top1", "uniform", "proportional", "softmax"] = opt("top1")
+    temperature: float = num(1.0, 1e-6, 1e6)
+    max_sentences_per_lang: int | None = opt(None, "cap per language (language-balanced sampling)")
+    min_replaced: int = num(0, 0, 1000, "drop sentences with fewer replacements")
+    exclude_stop_words: bool = opt(False)
+    holdout_sentences: int = num(100, 0, 1_000_000, "per language, kept out of stage 1 for the recall check")
+    task_mix_share: float = num(0.0, 0.0, 0.9, "share of multilingual task records mixed in (paper App. E.6)")
+    task_mix_file: str | None = opt(None, "Parquet/JSONL with instruction, input, output (task_mix_share > 0)")
+
+    def __post_init__(self) -> None:
+        from lingualift_core.codeswitch import known_groups_text, resolve_pos_group
+
+        try:
+            resolve_pos_group(self.pos_group)
+        except ValueError:
+            raise ConfigError(f"codeswitch.pos_group: got {self.pos_group!r}; known: {known_groups_text()}") from None
+        if self.task_mix_share > 0 and not self.task_mix_file:
+            raise ConfigError("codeswitch.task_mix_file: missing; task_mix_share > 0 needs the task records file")
+
+
 _SECTIONS: dict[str, type] = {
     "pipeline": PipelineConfig,
     "prepare": PrepareConfig,
     "tokenize": TokenizeConfig,
+    "embeddings": EmbeddingsConfig,
+    "lexicon": LexiconConfig,
+    "codeswitch": CodeswitchConfig,
 }
 
 
@@ -262,6 +358,9 @@ class Params:
     pipeline: PipelineConfig = sub(PipelineConfig)
     prepare: PrepareConfig = sub(PrepareConfig)
     tokenize: TokenizeConfig = sub(TokenizeConfig)
+    embeddings: EmbeddingsConfig = sub(EmbeddingsConfig)
+    lexicon: LexiconConfig = sub(LexiconConfig)
+    codeswitch: CodeswitchConfig = sub(CodeswitchConfig)
 
 
 def parse_params(data: Mapping[str, Any]) -> Params:
