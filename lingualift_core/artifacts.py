@@ -181,26 +181,50 @@ class StreamWriter:
         with StreamWriter(path, TOKENIZED) as w:
             for batch in batches:
                 w.write(batch)          # pa.RecordBatch or pa.Table with the schema's columns
+
+    Rows are regrouped into row groups of `row_group_rows`, so the file's bytes depend on its content only,
+    not on how the caller batched it (DVC then sees an unchanged output and skips downstream stages).
     """
 
-    def __init__(self, path: str | Path, spec: ArtifactSchema) -> None:
+    def __init__(self, path: str | Path, spec: ArtifactSchema, row_group_rows: int = 8192) -> None:
         self.path = Path(path)
         self.spec = spec
         self.rows = 0
+        self.row_group_rows = row_group_rows
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._tmp = _tmp_sibling(self.path)
         self._writer = pq.ParquetWriter(self._tmp, spec.with_metadata(), compression="zstd")
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
         table = conform(table, self.spec, str(self.path))
-        self._writer.write_table(table)
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
         self.rows += table.num_rows
+        if self._pending_rows >= self.row_group_rows:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        table = pa.concat_tables(self._pending) if self._pending else None
+        self._pending, self._pending_rows = [], 0
+        if table is None:
+            return
+        full = table.num_rows - table.num_rows % self.row_group_rows if not final else table.num_rows
+        if full:
+            self._writer.write_table(table.slice(0, full), row_group_size=self.row_group_rows)
+        if full < table.num_rows:
+            self._pending, self._pending_rows = [table.slice(full)], table.num_rows - full
 
     def __enter__(self) -> StreamWriter:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._writer.close()
+        try:
+            if exc_type is None:
+                self._flush(final=True)
+        finally:
+            self._writer.close()
         if exc_type is None:
             os.replace(self._tmp, self.path)
         self._tmp.unlink(missing_ok=True)

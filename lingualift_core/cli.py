@@ -21,11 +21,15 @@ from typing import Any
 
 from lingualift_core.config import load_params
 
-# stage name -> (module under lingualift_core.stages, whether it runs per language)
+# stage name -> ("module:function" under lingualift_core.stages, whether it runs per language)
 STAGES: dict[str, tuple[str, bool]] = {
-    "prepare": ("prepare", False),
-    "tokenize": ("tokenize", True),
-    "vocab": ("vocab", False),
+    "prepare": ("prepare:run", False),
+    "tokenize": ("tokenize:run", True),
+    "vocab": ("vocab:run", False),
+    "embeddings": ("embeddings:run", True),
+    "lexicon": ("lexicon:run", True),
+    "lexicon_report": ("lexicon:run_report", False),
+    "codeswitch": ("codeswitch:run", False),
 }
 
 
@@ -33,8 +37,9 @@ def stage_runner(name: str) -> tuple[Callable[..., Any], bool]:
     """The `run` function of a stage and whether it takes `lang`."""
     if name not in STAGES:
         raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
-    module, per_lang = STAGES[name]
-    return importlib.import_module(f"lingualift_core.stages.{module}").run, per_lang
+    target, per_lang = STAGES[name]
+    module, function = target.split(":")
+    return getattr(importlib.import_module(f"lingualift_core.stages.{module}"), function), per_lang
 
 
 def run_stage(name: str, root: Path, params_file: Path, lang: str | None = None) -> Any:

@@ -73,6 +73,17 @@ def test_stream_writer_leaves_nothing_on_error(tmp_path: Path) -> None:
     assert [b.num_rows for b in artifacts.iter_batches(path, CORPUS, batch_size=3)] == [3, 1]
 
 
+def test_stream_writer_bytes_do_not_depend_on_batching(tmp_path: Path) -> None:
+    rows = corpus_rows(50)
+    for name, size in (("a", 1), ("b", 7), ("c", 50)):
+        with artifacts.StreamWriter(tmp_path / f"{name}.parquet", CORPUS, row_group_rows=16) as w:
+            for start in range(0, 50, size):
+                w.write(pa.RecordBatch.from_pylist(rows[start:start + size]))
+    data = {(tmp_path / f"{n}.parquet").read_bytes() for n in "abc"}
+    assert len(data) == 1
+    assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups == 4
+
+
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     path = artifacts.write_rows(tmp_path / "c.parquet", corpus_rows(2), CORPUS)
     with pytest.raises(ArtifactError):

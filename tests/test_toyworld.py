@@ -363,3 +363,20 @@ def test_word_order_by_language(world, tense, modal, neg):
                 vpos = max(i for i, w in enumerate(words) if w in verbs)
                 spos = min(i for i, w in enumerate(words) if w in subjects)
                 assert spos < vpos < len(words) - 3, (code, words)
+
+
+def test_subset_world_and_parallel_pairs():
+    small = build_world(seed=3, toy_codes=["qaf"])
+    assert small.languages == ("en", "qaf")
+    with pytest.raises(KeyError):
+        small.sentences("qaa", 3)
+    with pytest.raises(KeyError):
+        build_world(seed=0, toy_codes=["xyz"])
+    pairs = small.parallel_pairs("qaf", 200, seed=0)
+    assert len(pairs) == 200 and len(set(pairs)) > 150
+    for en, toy in pairs:  # numbers and names are shared, the words are not
+        assert sorted(re.findall(r"\d+", en)) == sorted(re.findall(r"\d+", toy))
+        assert sorted(t for t in re.findall(r"[A-Z][a-z]+", en) if t in NAME_SET) == sorted(
+            re.findall(r"[A-Z][a-z]+", toy))
+    corpus = set(small.sentences("qaf", 2000, seed=0))
+    assert sum(toy in corpus for _, toy in pairs) < 10

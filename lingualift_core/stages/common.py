@@ -88,6 +88,37 @@ class Paths:
     def vocab(self) -> Path:
         return self.vocab_dir / "en.parquet"
 
+    def embeddings_dir(self, lang: str) -> Path:
+        return self.data / "embeddings" / lang
+
+    def embeddings(self, lang: str) -> Path:
+        return self.embeddings_dir(lang) / "vectors.parquet"
+
+    def lexicon_dir(self, lang: str) -> Path:
+        return self.data / "lexicons" / f"en-{lang}"
+
+    def lexicon(self, lang: str) -> Path:
+        return self.lexicon_dir(lang) / "lexicon.parquet"
+
+    @property
+    def codeswitch_dir(self) -> Path:
+        return self.data / "codeswitch"
+
+    def codeswitch_corpus(self, lang: str) -> Path:
+        return self.codeswitch_dir / f"{lang}.parquet"
+
+    @property
+    def stage1_records(self) -> Path:
+        return self.codeswitch_dir / "stage1.parquet"
+
+    @property
+    def stage1_holdout(self) -> Path:
+        return self.codeswitch_dir / "holdout.parquet"
+
+    @property
+    def pos_distribution(self) -> Path:
+        return self.codeswitch_dir / "pos_distribution.parquet"
+
     @property
     def metrics(self) -> Path:
         return self.data / "metrics"
