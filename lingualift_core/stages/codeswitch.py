@@ -1,0 +1,154 @@
+"""Stage `codeswitch`: the POS-filtered code-switched corpus per target language and the stage-1 records.
+
+Reads the tokenized English corpus and every target's lexicon; streams the corpus once through the
+builder. Per language the first `codeswitch.holdout_sentences` records are held out (the stage-1 recall
+check reads them), the rest form `data/codeswitch/stage1.parquet`. Also the POS distribution of the English
+task inputs (paper Table 18).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lingualift_core import artifacts
+from lingualift_core.codeswitch import (
+    CORPUS_SCHEMA,
+    POS_DISTRIBUTION_SCHEMA,
+    STAGE1_SCHEMA,
+    CodeSwitchBuilder,
+    CodeSwitchConfig,
+    TargetLanguage,
+    compare_with_paper,
+    mix_task_records,
+    pos_distribution,
+    stage1_records,
+)
+from lingualift_core.config import Params
+from lingualift_core.languages import get_language
+from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.lexicon import LEXICON
+from lingualift_core.text.tokenize import load_pipeline, tokenize_batches
+
+log = logging.getLogger("lingualift.codeswitch")
+
+CS_CORPUS = artifacts.ArtifactSchema("codeswitch_corpus", 1, CORPUS_SCHEMA.remove_metadata())
+STAGE1 = artifacts.ArtifactSchema("stage1_records", 1, STAGE1_SCHEMA.remove_metadata())
+POS_DIST = artifacts.ArtifactSchema("pos_distribution", 1, POS_DISTRIBUTION_SCHEMA.remove_metadata())
+
+
+class MissingLexiconError(FileNotFoundError):
+    """A target language has no lexicon artifact."""
+
+
+def load_lexicon(paths: Paths, lang: str) -> pa.Table:
+    """The lexicon of `lang` in the builder's columns (src, tgt, rank, score = CSLS, null for dictionaries)."""
+    path = paths.lexicon(lang)
+    if not path.is_file():
+        raise MissingLexiconError(f"codeswitch: no lexicon for language {lang!r}: expected {path} "
+                                  f"(run `dvc repro lexicon@{lang}`)")
+    table = artifacts.read_table(path, LEXICON)
+    return pa.table({"src": table.column("src"), "tgt": table.column("tgt"), "rank": table.column("rank"),
+                     "score": table.column("csls")})
+
+
+def _task_pos_distribution(params: Params, paths: Paths, limit: int = 2000) -> pa.Table:
+    """UPOS counts of (up to `limit`) English task inputs, tagged with the same pipeline as the corpus."""
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["id", "input"]).slice(0, limit)
+    pipeline = load_pipeline(params.pipeline.pivot, params.pipeline.pivot, params.tokenize.english_model,
+                             params.tokenize.use_blis)
+    batches = tokenize_batches(pipeline, sft.column("id").to_pylist(), sft.column("input").to_pylist(),
+                               params.tokenize.batch_size)
+    return pos_distribution(batches)
+
+
+def run(params: Params, root: Path) -> dict:
+    """Writes `data/codeswitch/`; returns the metrics."""
+    paths, cfg, pipe = Paths(root), params.codeswitch, params.pipeline
+    lexicons = {lang: load_lexicon(paths, lang) for lang in pipe.targets}
+    languages = [TargetLanguage(lang, get_language(lang).name, get_language(lang).no_space) for lang in pipe.targets]
+    names = {t.code: t.name for t in languages}
+    builder = CodeSwitchBuilder(
+        CodeSwitchConfig(pos_group=cfg.pos_group, ratio=cfg.ratio, top_k=cfg.top_k, selection=cfg.selection,
+                         temperature=cfg.temperature, seed=pipe.seed, max_sentences_per_lang=cfg.max_sentences_per_lang,
+                         min_replaced=cfg.min_replaced, exclude_stop_words=cfg.exclude_stop_words),
+        languages, lexicons)
+    source = paths.tokenized(pipe.pivot)
+    artifacts.require_complete(paths.tokenized_dir(pipe.pivot))
+    n_sentences = artifacts.read_table(source, artifacts.TOKENIZED, columns=["id"]).num_rows
+    held = {lang: 0 for lang in pipe.targets}
+    train_parts: list[pa.Table] = []
+    holdout_parts: list[pa.Table] = []
+    with artifacts.atomic_dir(paths.codeswitch_dir) as out:
+        with contextlib.ExitStack() as stack, Progress("codeswitch", total=n_sentences) as bar:
+            writers = {lang: stack.enter_context(
+                artifacts.StreamWriter(out / paths.codeswitch_corpus(lang).name, CS_CORPUS)) for lang in pipe.targets}
+            for batch in artifacts.iter_batches(source, artifacts.TOKENIZED):
+                for lang, cs in builder.process(batch):
+                    _emit(lang, cs, writers, names, params, held, train_parts, holdout_parts)
+                bar.update(batch.num_rows)
+            for lang, cs in builder.finish():
+                _emit(lang, cs, writers, names, params, held, train_parts, holdout_parts)
+        records = pa.concat_tables(train_parts) if train_parts else STAGE1_SCHEMA.empty_table()
+        if cfg.task_mix_share > 0:
+            extra = _task_records(cfg.task_mix_file)
+            records = mix_task_records(records, extra, cfg.task_mix_share, seed=pipe.seed)
+        artifacts.write_table(out / paths.stage1_records.name, records, STAGE1)
+        holdout = pa.concat_tables(holdout_parts) if holdout_parts else STAGE1_SCHEMA.empty_table()
+        artifacts.write_table(out / paths.stage1_holdout.name, holdout, STAGE1)
+        dist = _task_pos_distribution(params, paths)
+        artifacts.write_table(out / paths.pos_distribution.name, dist, POS_DIST)
+        metrics = _metrics(builder.metrics(), records, holdout, dist)
+        write_meta(out, "codeswitch", params, ["pipeline", "codeswitch"], {"metrics": metrics})
+    for warning in metrics.get("warnings", []):
+        log.warning("codeswitch: %s", warning)
+    artifacts.write_json(paths.metrics_file("codeswitch"), metrics)
+    log.info("codeswitch: %d stage-1 records, %d held out", records.num_rows, holdout.num_rows)
+    return metrics
+
+
+def _emit(lang: str, cs: pa.RecordBatch, writers: dict, names: dict[str, str], params: Params,
+          held: dict[str, int], train_parts: list[pa.Table], holdout_parts: list[pa.Table]) -> None:
+    """Writes a code-switched batch and splits its stage-1 records into held-out and training parts."""
+    if cs.num_rows == 0:
+        return
+    writers[lang].write(cs)
+    recs = stage1_records(cs, names, seed=params.pipeline.seed)
+    take = min(max(params.codeswitch.holdout_sentences - held[lang], 0), recs.num_rows)
+    if take:
+        holdout_parts.append(recs.slice(0, take))
+        held[lang] += take
+    if take < recs.num_rows:
+        train_parts.append(recs.slice(take))
+
+
+def _task_records(path: str | None) -> pa.Table:
+    """Multilingual task records (instruction, input, output) for mixed supervision (paper App. E.6)."""
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    if path is None:
+        raise ValueError("codeswitch.task_mix_file: missing")
+    table = pq.read_table(path) if str(path).endswith(".parquet") else pj.read_json(path)
+    for col in ("instruction", "input", "output"):
+        if col not in table.column_names:
+            raise artifacts.ArtifactError(f"{path}: missing column {col!r} (task records need instruction, input, output)")
+    if "id" not in table.column_names:
+        table = table.append_column("id", pa.array([f"task-{i}" for i in range(table.num_rows)]))
+    if "lang" not in table.column_names:
+        table = table.append_column("lang", pa.array(["mixed"] * table.num_rows))
+    return table
+
+
+def _metrics(builder_metrics: dict[str, Any], records: pa.Table, holdout: pa.Table, dist: pa.Table) -> dict:
+    out = dict(builder_metrics)
+    out["stage1_records"] = records.num_rows
+    out["holdout_records"] = holdout.num_rows
+    paper = compare_with_paper(dist).to_pylist()
+    out["task_pos_table18"] = {row["pos"]: {"count": row["count"], "share": round(row["share"], 4),
+                                            "paper_share": round(row["paper_share"], 4)} for row in paper}
+    return out
