@@ -1,1 +1,79 @@
-"""lingualift_core.lexicon."""
+"""Bilingual lexicon induction without parallel data (en -> X), and the fastText embeddings it starts from.
+
+Typical use (the `lexicon` stage)::
+
+    from lingualift_core import lexicon as lx
+    en = lx.train_fasttext(en_sentences, dim=300, epochs=5, min_count=5, threads=2, seed=0, max_words=200_000)
+    de = lx.read_embeddings("data/embeddings/de.parquet")
+    result = lx.induce(en, de, method="unsupervised", threads=2)        # adversarial + robust, best by criterion
+    table = lx.translate(en, de, result, english_vocabulary, top_k=1, threshold=0.0)
+    metrics = lx.evaluate_dictionary(en, de, result, lx.load_muse_dictionary("en-de.5000-6500.txt"))
+
+Modules: `embeddings` (Embeddings, fastText, .vec/.bin, Arrow storage), `induction` (normalisation, MUSE
+adversarial init, VecMap-style robust init, Procrustes refinement, selection criterion), `lexicon`
+(CSLS translation tables, MUSE dictionaries, P@k), `knn` (faiss search helpers), `synthetic` (pairs with
+known ground truth). Every error from bad input is a one-line `LexiconError` (a ValueError).
+"""
+
+from .embeddings import (
+    EMBEDDINGS_SCHEMA_VERSION,
+    Embeddings,
+    embeddings_from_table,
+    embeddings_schema,
+    embeddings_to_table,
+    load_vectors,
+    read_embeddings,
+    train_fasttext,
+    write_embeddings,
+)
+from .errors import LexiconError
+from .induction import (
+    METHODS,
+    NORMALIZE_DEFAULT,
+    AdversarialConfig,
+    InductionConfig,
+    InductionResult,
+    criterion,
+    induce,
+    min_vocabulary,
+    normalize_vectors,
+)
+from .lexicon import (
+    LEXICON_SCHEMA,
+    LEXICON_SCHEMA_VERSION,
+    evaluate_dictionary,
+    lexicon_from_dictionary,
+    load_muse_dictionary,
+    translate,
+)
+from .synthetic import SyntheticPair, synthetic_pair
+
+__all__ = [
+    "EMBEDDINGS_SCHEMA_VERSION",
+    "LEXICON_SCHEMA",
+    "LEXICON_SCHEMA_VERSION",
+    "METHODS",
+    "NORMALIZE_DEFAULT",
+    "AdversarialConfig",
+    "Embeddings",
+    "InductionConfig",
+    "InductionResult",
+    "LexiconError",
+    "SyntheticPair",
+    "criterion",
+    "embeddings_from_table",
+    "embeddings_schema",
+    "embeddings_to_table",
+    "evaluate_dictionary",
+    "induce",
+    "lexicon_from_dictionary",
+    "load_muse_dictionary",
+    "load_vectors",
+    "min_vocabulary",
+    "normalize_vectors",
+    "read_embeddings",
+    "synthetic_pair",
+    "train_fasttext",
+    "translate",
+    "write_embeddings",
+]

@@ -1,0 +1,179 @@
+"""Nearest-neighbour search on unit vectors with faiss (inner product, float32, batched).
+
+Every nearest-neighbour search of the lexicon package goes through this module:
+
+- `knn_ip`: exact top-k by inner product (`faiss.IndexFlatIP`, queries searched in batches), or an
+  approximate inverted-file search (`faiss.IndexIVFFlat`) when asked for;
+- `mean_topk_sim`: the CSLS neighbourhood term r(x) = mean cosine of x's k nearest neighbours in the other
+  space. With ``knn="auto"`` it is exact up to `EXACT_PAIR_LIMIT` query x base pairs and uses the IVF index
+  above that (the mean of the top-10 similarities barely moves when a neighbour is missed, and an exact
+  200k x 200k search costs 5-30 minutes on a 2-core CPU, the IVF search 1-2 minutes);
+- `csls_search`: exact top-k retrieval under CSLS, 2 cos(x, y) - r_S(x) - r_T(y), as one inner-product search
+  on augmented vectors [2x, -1] . [y, r_T(y)] (always exact, `IndexFlatIP`).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator, Literal
+
+import faiss
+import numpy as np
+import torch
+
+from .errors import LexiconError
+
+#: Above this many query x base pairs, ``knn="auto"`` computes CSLS neighbourhoods approximately (IVF).
+EXACT_PAIR_LIMIT = 2_000_000_000
+#: Queries per faiss search call (bounds the temporary distance buffers).
+SEARCH_BATCH = 8192
+
+KnnMode = Literal["auto", "exact", "approx"]
+
+
+@contextmanager
+def limit_threads(threads: int | None) -> Iterator[None]:
+    """Run a block with `threads` OpenMP threads for faiss and intra-op threads for torch; restore after."""
+    if threads is None:
+        yield
+        return
+    if int(threads) < 1:
+        raise LexiconError(f"threads must be >= 1, got {threads}")
+    old_faiss = faiss.omp_get_max_threads()
+    old_torch = torch.get_num_threads()
+    faiss.omp_set_num_threads(int(threads))
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(old_faiss)
+        torch.set_num_threads(old_torch)
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Small LAPACK calls (300 x 300 eigh/SVD) run single-threaded: OpenBLAS threads made them 10-20x slower
+    on a shared 2-core CPU. No-op without threadpoolctl (a scikit-learn dependency)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def as_f32(x: np.ndarray) -> np.ndarray:
+    """C-contiguous float32 view or copy (what faiss needs)."""
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero); returns a new float32 array."""
+    x = np.array(x, dtype=np.float32, copy=True)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.maximum(norms, 1e-12, out=norms)
+    x /= norms
+    return x
+
+
+def _ivf_index(base: np.ndarray, seed: int) -> faiss.Index:
+    """IVF over `base`: 8 sqrt(n) lists, k-means (10 iterations) on 12 points per list, 8 lists probed.
+
+    At 200k x 300 this scans ~450 rows per query instead of 200k; the mean of the top-10 similarities it
+    returns was within 0.006 (mean absolute error) of the exact value on the synthetic benchmark data.
+    """
+    n, d = base.shape
+    nlist = max(1, int(8 * math.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(d)
+    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = int(seed)
+    index.cp.niter = 10
+    index.cp.min_points_per_centroid = 4
+    rng = np.random.default_rng(seed)
+    n_train = min(n, 12 * nlist)
+    train = base if n_train == n else base[np.sort(rng.choice(n, n_train, replace=False))]
+    index.train(as_f32(train))
+    index.add(base)
+    index.nprobe = min(nlist, 8)
+    return index
+
+
+def knn_ip(
+    queries: np.ndarray,
+    base: np.ndarray,
+    k: int,
+    *,
+    approximate: bool = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of `base` rows by inner product for every row of `queries`: (similarities, indices), each (nq, k).
+
+    k is clamped to len(base). Exact (`IndexFlatIP`) unless `approximate` (`IndexIVFFlat`, nprobe 16 of
+    sqrt(n) lists; missing neighbours come back as index -1 / similarity -inf).
+    """
+    queries = as_f32(queries)
+    base = as_f32(base)
+    if queries.ndim != 2 or base.ndim != 2 or queries.shape[1] != base.shape[1]:
+        raise LexiconError(f"knn: shape mismatch {queries.shape} vs {base.shape}")
+    k = min(int(k), base.shape[0])
+    if k < 1:
+        raise LexiconError("knn: empty base or k < 1")
+    if approximate:
+        index = _ivf_index(base, seed)
+    else:
+        index = faiss.IndexFlatIP(base.shape[1])
+        index.add(base)
+    sims = np.empty((queries.shape[0], k), dtype=np.float32)
+    idx = np.empty((queries.shape[0], k), dtype=np.int64)
+    for start in range(0, queries.shape[0], SEARCH_BATCH):
+        stop = min(start + SEARCH_BATCH, queries.shape[0])
+        sims[start:stop], idx[start:stop] = index.search(queries[start:stop], k)
+    if approximate:
+        sims[idx < 0] = -np.inf
+    return sims, idx
+
+
+def mean_topk_sim(
+    queries: np.ndarray, base: np.ndarray, k: int, *, knn: KnnMode = "auto", seed: int = 0
+) -> np.ndarray:
+    """CSLS neighbourhood term: mean similarity of each query to its k nearest `base` rows (float32, (nq,))."""
+    if knn not in ("auto", "exact", "approx"):
+        raise LexiconError(f"knn must be 'auto', 'exact' or 'approx', got {knn!r}")
+    approximate = knn == "approx" or (
+        knn == "auto" and queries.shape[0] * base.shape[0] > EXACT_PAIR_LIMIT
+    )
+    sims, _ = knn_ip(queries, base, k, approximate=approximate, seed=seed)
+    if approximate:
+        # A query whose probed lists hold fewer than k rows: average what was found.
+        finite = np.isfinite(sims)
+        sims = np.where(finite, sims, 0.0)
+        return (sims.sum(1) / np.maximum(finite.sum(1), 1)).astype(np.float32)
+    return sims.mean(1, dtype=np.float64).astype(np.float32)
+
+
+def csls_search(
+    queries: np.ndarray,
+    base: np.ndarray,
+    r_base: np.ndarray,
+    k: int,
+    r_queries: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k under CSLS(x, y) = 2 cos(x, y) - r_q(x) - r_b(y) for unit rows; (scores, indices).
+
+    Implemented as one faiss inner-product search on [2x, -1] . [y, r_b(y)]; r_q(x) is a per-query constant
+    (it does not change the ranking) and is subtracted afterwards when given.
+    """
+    queries = as_f32(queries)
+    base = as_f32(base)
+    q_aug = np.empty((queries.shape[0], queries.shape[1] + 1), dtype=np.float32)
+    q_aug[:, :-1] = 2.0 * queries
+    q_aug[:, -1] = -1.0
+    b_aug = np.empty((base.shape[0], base.shape[1] + 1), dtype=np.float32)
+    b_aug[:, :-1] = base
+    b_aug[:, -1] = r_base
+    scores, idx = knn_ip(q_aug, b_aug, k)
+    if r_queries is not None:
+        scores = scores - np.asarray(r_queries, dtype=np.float32)[:, None]
+    return scores, idx

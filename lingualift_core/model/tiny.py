@@ -1,0 +1,306 @@
+"""Tiny base models for the embedded default: tokenizers, a multilingual encoder and an English decoder LLM.
+
+In the embedded (synthetic-world) default no weights can be downloaded, so the `base_models` stage trains
+its own tokenizers and pre-trains two small models from these configs (see `lingualift_core.train.pretrain`):
+
+* the multilingual ENCODER is a BERT (`BertConfig`, masked LM). BERT is the fastest of the Hugging Face
+  encoder families to train on a CPU at this size (plain matmuls, SDPA attention, no relative-position
+  buckets as in T5), and `AutoModel.from_pretrained(folder)` returns a `BertModel` whose
+  `last_hidden_state` (post-LayerNorm, unit scale) is what LinguaLIFT feeds to the alignment layer.
+  Save the BASE encoder with `base_encoder(mlm_model).save_pretrained(folder)` so that loading with
+  `AutoModel` neither drops an MLM head nor initialises a pooler at random.
+* the English LLM is a Llama (`LlamaConfig`, causal LM) with TIED input/output embeddings by default:
+  at this size the output matrix would otherwise be a large share of the parameters, and tying means a
+  frozen LLM (stage 1) freezes `lm_head` together with the embeddings by construction.
+
+Tokenizers (`train_tokenizer`) are BPE models from the `tokenizers` library with SentencePiece-style
+`Metaspace` whitespace handling (exact decode round trip), punctuation isolated and every digit its own
+token (numbers are compositional, which matters for the math tasks).
+
+Special tokens (ids are fixed, configs built here default to them):
+  encoder: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4; `tok("x")` -> `[CLS] x [SEP]`; right padding.
+  llm:     <pad>=0 <s>=1 </s>=2 <unk>=3 <sep>=4; `tok("x")` -> `<s> x` (Llama style, no EOS appended);
+           left padding (batched generation). `<sep>` is the copy separator the LLM is pre-trained with
+           (`sentence <sep> sentence </s>`, see `pretrain.build_copy_sequences`); it is a natural
+           initialisation for the stage-1 `<enc_end>` boundary vector.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from typing import Literal
+
+import torch
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertModel, LlamaConfig, PreTrainedModel, PreTrainedTokenizerFast
+
+__all__ = [
+    "ENCODER_SPECIAL_TOKENS",
+    "LLM_SPECIAL_TOKENS",
+    "LLM_SEP_TOKEN",
+    "train_tokenizer",
+    "tiny_encoder_config",
+    "tiny_llm_config",
+    "base_encoder",
+    "check_tokenizer_config",
+]
+
+TokenizerKind = Literal["encoder", "llm"]
+
+ENCODER_SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+LLM_SEP_TOKEN = "<sep>"
+LLM_SPECIAL_TOKENS: tuple[str, ...] = ("<pad>", "<s>", "</s>", "<unk>", LLM_SEP_TOKEN)
+_DIGITS = tuple("0123456789")
+_METASPACE = "\u2581"  # "▁"
+
+
+def _collect_texts(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of strings, not a single string")
+    out = []
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
+        if t.strip():
+            out.append(t)
+    if not out:
+        raise ValueError("train_tokenizer: no non-empty text to train on")
+    return out
+
+
+def _alphabet(texts: list[str]) -> set[str]:
+    chars: set[str] = set()
+    for t in texts:
+        chars.update(unicodedata.normalize("NFC", t))
+    return {c for c in chars if not c.isspace() or c == "\n"}
+
+
+def train_tokenizer(
+    texts: Iterable[str],
+    *,
+    vocab_size: int,
+    kind: TokenizerKind,
+    min_frequency: int = 2,
+    model_max_length: int = 512,
+    show_progress: bool = False,
+) -> PreTrainedTokenizerFast:
+    """Train a BPE tokenizer for the tiny encoder (`kind="encoder"`) or the tiny LLM (`kind="llm"`).
+
+    Pipeline: NFC normalisation; pre-tokenisation = Metaspace (spaces become "▁" attached to the next
+    word; exact decoding), newline isolated, each digit isolated, punctuation isolated; BPE with an
+    `<unk>`/`[UNK]` for characters never seen in training. The ten digits and "\\n" are always in the
+    alphabet. Returns a `PreTrainedTokenizerFast` (save with `save_pretrained`, load with
+    `AutoTokenizer.from_pretrained`). See the module docstring for special tokens and padding sides.
+
+    Raises ValueError for empty input, an unknown kind, or a `vocab_size` too small to hold the special
+    tokens plus every distinct character of the texts (BPE needs all of them as base symbols).
+    """
+    if kind not in ("encoder", "llm"):
+        raise ValueError(f"kind must be 'encoder' or 'llm', got {kind!r}")
+    data = _collect_texts(texts)
+    specials = ENCODER_SPECIAL_TOKENS if kind == "encoder" else LLM_SPECIAL_TOKENS
+    alphabet = _alphabet(data) | set(_DIGITS) | {"\n", _METASPACE}
+    needed = len(specials) + len(alphabet)
+    if vocab_size < needed:
+        raise ValueError(
+            f"vocab_size={vocab_size} is too small: {len(specials)} special tokens + {len(alphabet)} distinct "
+            f"characters in the texts need at least {needed} (choose a few times that for useful merges)"
+        )
+
+    unk = "[UNK]" if kind == "encoder" else "<unk>"
+    tok = Tokenizer(models.BPE(unk_token=unk))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True),
+            pre_tokenizers.Split("\n", behavior="isolated"),
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.Punctuation(behavior="isolated"),
+        ]
+    )
+    tok.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    added = [AddedToken(s, special=True, normalized=False) for s in specials]
+    if kind == "llm":
+        # <sep> swallows the spaces around it so "a <sep> a" tokenises "a" identically on both sides.
+        added[-1] = AddedToken(LLM_SEP_TOKEN, special=True, normalized=False, lstrip=True, rstrip=True)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=added,
+        initial_alphabet=sorted(set(_DIGITS) | {"\n", _METASPACE}),
+        show_progress=show_progress,
+    )
+    tok.train_from_iterator(data, trainer=trainer, length=len(data))
+    for i, s in enumerate(specials):  # fixed ids are part of the contract with the config builders
+        if tok.token_to_id(s) != i:
+            raise RuntimeError(f"special token {s} got id {tok.token_to_id(s)}, expected {i}")
+
+    if kind == "encoder":
+        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+        )
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tok,
+            pad_token="[PAD]",
+            unk_token="[UNK]",
+            cls_token="[CLS]",
+            sep_token="[SEP]",
+            mask_token="[MASK]",
+            padding_side="right",
+            truncation_side="right",
+            model_max_length=model_max_length,
+        )
+    bos_id = tok.token_to_id("<s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s>:1 $B:1", special_tokens=[("<s>", bos_id)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        extra_special_tokens=[LLM_SEP_TOKEN],
+        padding_side="left",
+        truncation_side="right",
+        model_max_length=model_max_length,
+    )
+
+
+def tiny_encoder_config(
+    vocab_size: int,
+    *,
+    hidden: int = 128,
+    layers: int = 4,
+    heads: int = 4,
+    intermediate: int | None = None,
+    max_positions: int = 128,
+    dropout: float = 0.0,
+    pad_token_id: int = 0,
+) -> BertConfig:
+    """A tiny BERT config for masked-LM pre-training of the multilingual encoder.
+
+    `intermediate` defaults to 4 * hidden. Dropout defaults to 0: the tiny model is trained for a few
+    thousand steps and underfits, so dropout only slows it down (the encoder is frozen afterwards).
+    `type_vocab_size=1`: no segment embeddings are used. `pad_token_id` matches `train_tokenizer`.
+    """
+    _check_sizes(vocab_size, hidden, layers, heads, max_positions)
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate or 4 * hidden,
+        hidden_act="gelu",
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        max_position_embeddings=max_positions,
+        type_vocab_size=1,
+        initializer_range=0.02,
+        layer_norm_eps=1e-12,
+        pad_token_id=pad_token_id,
+        architectures=["BertModel"],
+    )
+
+
+def tiny_llm_config(
+    vocab_size: int,
+    *,
+    hidden: int = 128,
+    layers: int = 3,
+    heads: int = 4,
+    kv_heads: int | None = None,
+    intermediate: int | None = None,
+    max_positions: int = 512,
+    tie_embeddings: bool = True,
+    rope_theta: float = 10000.0,
+    pad_token_id: int = 0,
+    bos_token_id: int = 1,
+    eos_token_id: int = 2,
+) -> LlamaConfig:
+    """A tiny Llama config for the English decoder LLM (causal LM).
+
+    Embeddings are tied by default (see module docstring). `intermediate` defaults to
+    round(8/3 * hidden) rounded up to a multiple of 32 (the usual SwiGLU sizing). Token ids default to
+    the fixed ids of `train_tokenizer(kind="llm")`.
+    """
+    _check_sizes(vocab_size, hidden, layers, heads, max_positions)
+    kv = kv_heads or heads
+    if heads % kv:
+        raise ValueError(f"heads={heads} must be a multiple of kv_heads={kv}")
+    if intermediate is None:
+        intermediate = -(-int(round(8 * hidden / 3)) // 32) * 32
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        hidden_act="silu",
+        max_position_embeddings=max_positions,
+        initializer_range=0.02,
+        rms_norm_eps=1e-6,
+        tie_word_embeddings=tie_embeddings,
+        rope_parameters={"rope_type": "default", "rope_theta": float(rope_theta)},
+        attention_bias=False,
+        mlp_bias=False,
+        pad_token_id=pad_token_id,
+        bos_token_id=bos_token_id,
+        eos_token_id=eos_token_id,
+        architectures=["LlamaForCausalLM"],
+    )
+
+
+def _check_sizes(vocab_size: int, hidden: int, layers: int, heads: int, max_positions: int) -> None:
+    for name, v in (("vocab_size", vocab_size), ("hidden", hidden), ("layers", layers), ("heads", heads),
+                    ("max_positions", max_positions)):
+        if not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if hidden % heads:
+        raise ValueError(f"hidden={hidden} must be divisible by heads={heads}")
+
+
+def base_encoder(mlm_model: PreTrainedModel, *, seed: int = 0) -> BertModel:
+    """The base `BertModel` of a `BertForMaskedLM`, ready for `save_pretrained`.
+
+    The returned model shares the encoder weights of `mlm_model` and carries a pooler (initialised
+    deterministically from `seed`; LinguaLIFT never uses it), so `AutoModel.from_pretrained(folder)` loads
+    every weight without warnings about missing or unused parameters. Its config's `architectures` is
+    `["BertModel"]`.
+    """
+    inner = getattr(mlm_model, "bert", None)
+    if inner is None:
+        if isinstance(mlm_model, BertModel):
+            return mlm_model
+        raise TypeError(f"expected a BertForMaskedLM (or BertModel), got {type(mlm_model).__name__}")
+    config = inner.config.__class__.from_dict(inner.config.to_dict())
+    config.architectures = ["BertModel"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        base = BertModel(config, add_pooling_layer=True)
+    missing, unexpected = base.load_state_dict(inner.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise RuntimeError(f"encoder weights do not match: missing={missing}, unexpected={unexpected}")
+    # share, do not copy: later changes to the MLM model are visible in the base model and vice versa
+    base.embeddings = inner.embeddings
+    base.encoder = inner.encoder
+    return base.eval()
+
+
+def check_tokenizer_config(tokenizer: PreTrainedTokenizerFast, config) -> None:
+    """Raise ValueError when a tokenizer and a model config disagree on vocabulary or special ids."""
+    n = len(tokenizer)
+    if config.vocab_size < n:
+        raise ValueError(f"config.vocab_size={config.vocab_size} is smaller than the tokenizer ({n} tokens)")
+    if tokenizer.pad_token_id is not None and config.pad_token_id is not None:
+        if tokenizer.pad_token_id != config.pad_token_id:
+            raise ValueError(f"pad id mismatch: tokenizer {tokenizer.pad_token_id}, config {config.pad_token_id}")
+    for attr in ("bos_token_id", "eos_token_id"):
+        t, c = getattr(tokenizer, attr, None), getattr(config, attr, None)
+        if t is not None and c is not None and t != c:
+            raise ValueError(f"{attr} mismatch: tokenizer {t}, config {c}")

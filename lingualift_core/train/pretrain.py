@@ -1,0 +1,573 @@
+"""Pre-training of the tiny base models of the embedded default (plain torch loops, CPU friendly).
+
+* `pretrain_encoder_mlm`: masked-LM pre-training of the multilingual encoder on all monolingual text
+  (15% of the non-special tokens, of which 80% -> [MASK], 10% -> random token, 10% unchanged).
+* `pretrain_llm_clm`: causal-LM pre-training of the English LLM on English text (sentences, math problems
+  with chain-of-thought solutions) plus copy sequences (`build_copy_sequences`) that reward copying:
+  `<s> A <sep> A </s>`. Stage 1 of LinguaLIFT asks the FROZEN LLM to reproduce an English sentence from
+  soft prefix embeddings; a real LLM can do that from pre-training, a tiny one only if its pre-training
+  text builds induction/copy behaviour.
+* `copy_accuracy` / `mlm_accuracy`: quick checks of those two abilities on held-out text.
+
+Both trainers: AdamW (no weight decay on biases and norms), linear warmup then cosine decay to
+`min_lr_ratio * lr`, gradient clipping, everything derived from `seed` (model init, data order, masks);
+the caller's global torch RNG state is left untouched. `num_threads` sets torch's intra-op threads for
+the run (restored afterwards). Progress: `on_step(step, total, metrics)` after every optimiser step, with
+metrics {"loss", "lr", "elapsed_s", "tokens"}; the returned history is a list of {"step", "loss", "lr"}.
+The returned model is in eval mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
+
+from lingualift_core.model.tiny import LLM_SEP_TOKEN, check_tokenizer_config
+
+__all__ = [
+    "pretrain_encoder_mlm",
+    "pretrain_llm_clm",
+    "build_copy_sequences",
+    "pack_documents",
+    "mask_tokens",
+    "copy_accuracy",
+    "mlm_accuracy",
+]
+
+OnStep = Callable[[int, int, dict], None]
+History = list[dict]
+
+
+# --------------------------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    if n is None:
+        yield
+        return
+    if n <= 0:
+        raise ValueError(f"num_threads must be positive, got {n}")
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """Seed torch/python/numpy for the block and restore the caller's RNG states afterwards."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+
+def _check_common(texts, steps: int, batch_size: int, lr: float, seq_len: int) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not a single string")
+    data = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not data:
+        raise ValueError("no non-empty training text")
+    for name, v in (("steps", steps), ("batch_size", batch_size), ("seq_len", seq_len)):
+        if not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    return data
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.98), eps=1e-8)
+
+
+def lr_factor(step: int, total: int, warmup_ratio: float, min_lr_ratio: float) -> float:
+    """Multiplier of the peak lr at optimiser step `step` (0-based): linear warmup, then cosine."""
+    warm = max(1, int(round(warmup_ratio * total)))
+    if step < warm:
+        return (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _train_loop(
+    model: PreTrainedModel,
+    batches: Iterator[dict],
+    loss_fn: Callable[[PreTrainedModel, dict], torch.Tensor],
+    *,
+    steps: int,
+    lr: float,
+    warmup_ratio: float,
+    min_lr_ratio: float,
+    weight_decay: float,
+    grad_clip: float | None,
+    on_step: OnStep | None,
+) -> History:
+    opt = _optimizer(model, lr, weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup_ratio, min_lr_ratio))
+    history: History = []
+    model.train()
+    t0 = time.perf_counter()
+    tokens = 0
+    for step in range(1, steps + 1):
+        batch = next(batches)
+        cur_lr = opt.param_groups[0]["lr"]
+        loss = loss_fn(model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at step {step} (lr {cur_lr:.2e})")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        opt.step()
+        sched.step()
+        tokens += int(batch["attention_mask"].sum())
+        rec = {"step": step, "loss": float(loss.detach()), "lr": cur_lr}
+        history.append(rec)
+        if on_step is not None:
+            on_step(step, steps, {"loss": rec["loss"], "lr": cur_lr, "elapsed_s": time.perf_counter() - t0,
+                                  "tokens": tokens})
+    model.eval()
+    return history
+
+
+def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,
+                      bucket_batches: int = 32) -> Iterator[np.ndarray]:
+    """Endless stream of index batches: each epoch shuffled, batches drawn from length-sorted chunks."""
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    while True:
+        perm = rng.permutation(n)
+        chunk = batch_size * bucket_batches
+        out = []
+        for i in range(0, n, chunk):
+            idx = perm[i:i + chunk]
+            idx = idx[np.argsort(lengths[idx], kind="stable")]
+            out.extend(idx[j:j + batch_size] for j in range(0, len(idx), batch_size))
+        for k in rng.permutation(len(out)):
+            yield out[k]
+
+
+def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+# ------------------------------------------------------------------------------------------ encoder MLM
+def mask_tokens(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    special_ids: Sequence[int],
+    mask_id: int,
+    vocab_size: int,
+    generator: torch.Generator,
+    mlm_probability: float = 0.15,
+    replace_probs: tuple[float, float] = (0.8, 0.1),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking. Returns (masked input ids, labels with -100 where not predicted).
+
+    Chooses `mlm_probability` of the non-special, non-padding tokens (at least one per row that has any);
+    of those, `replace_probs[0]` become `mask_id`, `replace_probs[1]` a random non-special token, the rest
+    stay unchanged. Random replacements are drawn from ids not in `special_ids`.
+    """
+    special = torch.isin(input_ids, torch.as_tensor(list(special_ids), dtype=input_ids.dtype))
+    candidates = (~special) & attention_mask.bool()
+    probs = torch.rand(input_ids.shape, generator=generator)
+    chosen = (probs < mlm_probability) & candidates
+    # rows with candidates but no chosen token: choose their lowest-probability candidate
+    empty = (~chosen.any(dim=1)) & candidates.any(dim=1)
+    if empty.any():
+        masked_probs = probs.masked_fill(~candidates, 2.0)
+        pick = masked_probs.argmin(dim=1)
+        rows = empty.nonzero(as_tuple=True)[0]
+        chosen[rows, pick[rows]] = True
+    labels = input_ids.masked_fill(~chosen, -100)
+    r = torch.rand(input_ids.shape, generator=generator)
+    to_mask = chosen & (r < replace_probs[0])
+    to_random = chosen & (r >= replace_probs[0]) & (r < replace_probs[0] + replace_probs[1])
+    out = input_ids.clone()
+    out[to_mask] = mask_id
+    if to_random.any():
+        allowed = torch.ones(vocab_size, dtype=torch.bool)
+        allowed[[i for i in special_ids if i < vocab_size]] = False
+        pool = allowed.nonzero(as_tuple=True)[0]
+        draw = torch.randint(len(pool), (int(to_random.sum()),), generator=generator)
+        out[to_random] = pool[draw]
+    return out, labels
+
+
+def _mlm_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
+    labels = batch["labels"]
+    sel = labels != -100
+    if hasattr(model, "bert") and hasattr(model, "cls"):
+        # fast path: the vocabulary projection only at the ~15% masked positions
+        hidden = model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+        logits = model.cls(hidden[sel])
+        return F.cross_entropy(logits.float(), labels[sel])
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss
+
+
+def _special_ids(tokenizer) -> list[int]:
+    ids = set(tokenizer.all_special_ids)
+    if tokenizer.pad_token_id is not None:
+        ids.add(tokenizer.pad_token_id)
+    return sorted(ids)
+
+
+def pretrain_encoder_mlm(
+    texts: Sequence[str],
+    tokenizer,
+    config: PretrainedConfig,
+    *,
+    steps: int = 1200,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seq_len: int = 64,
+    seed: int = 0,
+    mlm_probability: float = 0.15,
+    warmup_ratio: float = 0.05,
+    min_lr_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    grad_clip: float | None = 1.0,
+    num_threads: int | None = None,
+    device: str | torch.device = "cpu",
+    on_step: OnStep | None = None,
+) -> tuple[PreTrainedModel, History]:
+    """Masked-LM pre-training of a fresh encoder built from `config` (AutoModelForMaskedLM).
+
+    Each text is one example (`[CLS] text [SEP]`, truncated to `seq_len` tokens); batches are drawn from
+    length-sorted buckets to limit padding. Returns `(model, history)`; save the base encoder with
+    `lingualift_core.model.tiny.base_encoder(model).save_pretrained(folder)`.
+    """
+    data = _check_common(texts, steps, batch_size, lr, seq_len)
+    if tokenizer.mask_token_id is None:
+        raise ValueError("the tokenizer has no mask token (train it with kind='encoder')")
+    check_tokenizer_config(tokenizer, config)
+    if seq_len > config.max_position_embeddings:
+        raise ValueError(f"seq_len={seq_len} exceeds config.max_position_embeddings={config.max_position_embeddings}")
+    special = _special_ids(tokenizer)
+    enc = tokenizer(data, add_special_tokens=True, truncation=True, max_length=seq_len)["input_ids"]
+    enc = [e for e in enc if any(t not in special for t in e)]
+    if not enc:
+        raise ValueError("no text with a non-special token after tokenisation")
+    lengths = [len(e) for e in enc]
+
+    with _torch_threads(num_threads), _seeded(seed):
+        model = AutoModelForMaskedLM.from_config(config).to(device)
+        rng = np.random.default_rng(seed)
+        gen = torch.Generator().manual_seed(seed + 1)
+        order = _bucketed_batches(lengths, batch_size, rng)
+
+        def batches():
+            while True:
+                idx = next(order)
+                ids, mask = _pad([enc[i] for i in idx], tokenizer.pad_token_id)
+                inp, labels = mask_tokens(ids, mask, special_ids=special, mask_id=tokenizer.mask_token_id,
+                                          vocab_size=len(tokenizer), generator=gen,
+                                          mlm_probability=mlm_probability)
+                yield {"input_ids": inp.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+
+        history = _train_loop(model, batches(), _mlm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
+                              min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,
+                              on_step=on_step)
+    return model, history
+
+
+@torch.no_grad()
+def mlm_accuracy(
+    model: PreTrainedModel,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    mask_probability: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 64,
+    seq_len: int = 128,
+    num_threads: int | None = None,
+) -> float:
+    """Top-1 accuracy at masked positions of held-out `texts` (every chosen token replaced by [MASK])."""
+    data = [t for t in texts if t.strip()]
+    if not data:
+        raise ValueError("mlm_accuracy: no text")
+    special = _special_ids(tokenizer)
+    gen = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = total = 0
+    try:
+        with _torch_threads(num_threads):
+            for i in range(0, len(data), batch_size):
+                enc = tokenizer(data[i:i + batch_size], truncation=True, max_length=seq_len)["input_ids"]
+                ids, mask = _pad(enc, tokenizer.pad_token_id)
+                inp, labels = mask_tokens(ids, mask, special_ids=special, mask_id=tokenizer.mask_token_id,
+                                          vocab_size=len(tokenizer), generator=gen,
+                                          mlm_probability=mask_probability, replace_probs=(1.0, 0.0))
+                logits = model(input_ids=inp.to(device), attention_mask=mask.to(device)).logits
+                sel = labels != -100
+                correct += int((logits.argmax(-1).cpu()[sel] == labels[sel]).sum())
+                total += int(sel.sum())
+    finally:
+        model.train(was_training)
+    return correct / max(1, total)
+
+
+# ------------------------------------------------------------------------------------------- LLM CLM
+def build_copy_sequences(
+    sentences: Sequence[str],
+    n: int,
+    *,
+    seed: int = 0,
+    sep: str = LLM_SEP_TOKEN,
+    max_sentences: int = 2,
+    scramble_fraction: float = 0.5,
+) -> list[str]:
+    """`n` copy-rewarding texts `"A <sep> A"` (the trainer wraps them as `<s> A <sep> A </s>`).
+
+    A is 1..`max_sentences` sentences drawn at random (without replacement within one sequence, joined by
+    a space). With probability `scramble_fraction` the words of A are shuffled (the same shuffle on both
+    sides), so the second half can only be predicted by copying, not from the language prior: this
+    builds induction behaviour rather than memorisation. Deterministic from `seed`.
+    """
+    pool = [s.strip() for s in sentences if s and s.strip()]
+    if not pool:
+        raise ValueError("build_copy_sequences: no non-empty sentence")
+    if n < 0 or max_sentences < 1 or not 0.0 <= scramble_fraction <= 1.0:
+        raise ValueError("need n >= 0, max_sentences >= 1 and 0 <= scramble_fraction <= 1")
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rng.randint(1, min(max_sentences, len(pool)))
+        a = " ".join(rng.sample(pool, k))
+        if rng.random() < scramble_fraction:
+            words = a.split()
+            rng.shuffle(words)
+            a = " ".join(words)
+        out.append(f"{a} {sep} {a}")
+    return out
+
+
+def pack_documents(docs: Sequence[Sequence[int]], seq_len: int, *, lookahead: int = 16) -> list[list[int]]:
+    """Pack whole token documents into windows of at most `seq_len` tokens, in order.
+
+    A document is never split unless it is longer than `seq_len` (then it is cut into `seq_len` chunks),
+    so a copy sequence always stays in one window. When the next document does not fit, the first of the
+    following `lookahead` documents that fits fills the gap; otherwise the window is closed.
+    """
+    queue: deque[list[int]] = deque()
+    for d in docs:
+        d = list(d)
+        while len(d) > seq_len:
+            queue.append(d[:seq_len])
+            d = d[seq_len:]
+        if d:
+            queue.append(d)
+    windows: list[list[int]] = []
+    cur: list[int] = []
+    while queue:
+        placed = False
+        for j in range(min(lookahead, len(queue))):
+            if len(queue[j]) <= seq_len - len(cur):
+                cur.extend(queue[j])
+                del queue[j]
+                placed = True
+                break
+        if not placed:
+            windows.append(cur)
+            cur = []
+    if cur:
+        windows.append(cur)
+    return windows
+
+
+def _clm_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+
+
+def pretrain_llm_clm(
+    texts: Sequence[str],
+    tokenizer,
+    config: PretrainedConfig,
+    *,
+    steps: int = 800,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    seq_len: int = 128,
+    seed: int = 0,
+    copy_fraction: float = 0.5,
+    copy_sources: Sequence[str] | None = None,
+    copy_max_sentences: int = 2,
+    copy_scramble_fraction: float = 0.5,
+    warmup_ratio: float = 0.05,
+    min_lr_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    grad_clip: float | None = 1.0,
+    num_threads: int | None = None,
+    device: str | torch.device = "cpu",
+    on_step: OnStep | None = None,
+) -> tuple[PreTrainedModel, History]:
+    """Causal-LM pre-training of a fresh decoder built from `config` (AutoModelForCausalLM).
+
+    Every text becomes a document `<s> text </s>`. `copy_fraction` (0 <= f < 1) is the share of the
+    training TOKENS that come from copy documents `<s> A <sep> A </s>` (`build_copy_sequences`, drawn
+    from `copy_sources`, default: the texts short enough that a copy document fits in `seq_len`; fresh
+    copy documents every epoch). Documents are shuffled each epoch and packed into windows of `seq_len`
+    tokens (`pack_documents`: whole documents, padding at the end; loss ignores padding).
+    """
+    data = _check_common(texts, steps, batch_size, lr, seq_len)
+    if not 0.0 <= copy_fraction < 1.0:
+        raise ValueError(f"copy_fraction must be in [0, 1), got {copy_fraction}")
+    if tokenizer.bos_token_id is None or tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer needs bos and eos tokens (train it with kind='llm')")
+    check_tokenizer_config(tokenizer, config)
+    if seq_len > config.max_position_embeddings:
+        raise ValueError(f"seq_len={seq_len} exceeds config.max_position_embeddings={config.max_position_embeddings}")
+    bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    sep_id = tokenizer.convert_tokens_to_ids(LLM_SEP_TOKEN)
+    if copy_fraction > 0 and (sep_id is None or sep_id == tokenizer.unk_token_id):
+        raise ValueError(f"the tokenizer has no {LLM_SEP_TOKEN} token (train it with kind='llm')")
+
+    def encode(strings: Sequence[str]) -> list[list[int]]:
+        ids = tokenizer(list(strings), add_special_tokens=False)["input_ids"]
+        return [[bos, *x, eos] for x in ids]
+
+    docs = encode(data)
+    plain_tokens = sum(len(d) for d in docs)
+    copy_tokens_wanted = int(round(copy_fraction / (1.0 - copy_fraction) * plain_tokens)) if copy_fraction else 0
+    if copy_tokens_wanted:
+        sources = data if copy_sources is None else [s for s in copy_sources if s.strip()]
+        limit = (seq_len - 3) // 2
+        src_len = [len(x) for x in tokenizer(list(sources), add_special_tokens=False)["input_ids"]]
+        sources = [s for s, n in zip(sources, src_len) if n <= limit]
+        if not sources:
+            raise ValueError(f"no copy source short enough: a copy document of a text needs <= {limit} tokens "
+                             f"for seq_len={seq_len}")
+        mean_len = 2 * float(np.mean([n for n in src_len if n <= limit])) * (1 + copy_max_sentences) / 2 + 3
+
+    def copy_docs(epoch: int) -> list[list[int]]:
+        if not copy_tokens_wanted:
+            return []
+        out: list[list[int]] = []
+        total, round_ = 0, 0
+        while total < copy_tokens_wanted:
+            need = max(8, int((copy_tokens_wanted - total) / mean_len * 1.1))
+            strs = build_copy_sequences(sources, need, seed=seed * 1_000_003 + epoch * 1009 + round_,
+                                        max_sentences=copy_max_sentences, scramble_fraction=copy_scramble_fraction)
+            for d in encode(strs):
+                if len(d) <= seq_len and total < copy_tokens_wanted:
+                    out.append(d)
+                    total += len(d)
+            round_ += 1
+            if round_ > 50:
+                break
+        return out
+
+    with _torch_threads(num_threads), _seeded(seed):
+        model = AutoModelForCausalLM.from_config(config).to(device)
+        rng = np.random.default_rng(seed)
+
+        def batches():
+            epoch = 0
+            while True:
+                all_docs = docs + copy_docs(epoch)
+                order = rng.permutation(len(all_docs))
+                windows = pack_documents([all_docs[i] for i in order], seq_len)
+                wperm = rng.permutation(len(windows))
+                for i in range(0, len(wperm), batch_size):
+                    ids, mask = _pad([windows[k] for k in wperm[i:i + batch_size]], pad)
+                    labels = ids.masked_fill(mask == 0, -100)
+                    yield {"input_ids": ids.to(device), "attention_mask": mask.to(device),
+                           "labels": labels.to(device)}
+                epoch += 1
+
+        history = _train_loop(model, batches(), _clm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
+                              min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,
+                              on_step=on_step)
+    return model, history
+
+
+@torch.no_grad()
+def copy_accuracy(
+    model: PreTrainedModel,
+    tokenizer,
+    sentences: Sequence[str],
+    *,
+    sep: str = LLM_SEP_TOKEN,
+    batch_size: int = 32,
+    num_threads: int | None = None,
+    return_details: bool = False,
+) -> float | dict:
+    """Greedy copy check: prompt `<s> sentence <sep>`, generate, compare with `sentence </s>`.
+
+    Token accuracy = matching tokens at the same position / target tokens (micro-average over all
+    sentences; the target includes the closing `</s>`, so stopping is checked too). Batched generation
+    uses left padding (position ids follow the attention mask). `num_threads` as in the trainers.
+    With `return_details=True` returns
+    {"token_accuracy", "exact_match", "n"}.
+    """
+    data = [s.strip() for s in sentences if s.strip()]
+    if not data:
+        raise ValueError("copy_accuracy: no sentence")
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    old_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    correct = total = exact = 0
+    try:
+        with _torch_threads(num_threads):
+            for i in range(0, len(data), batch_size):
+                chunk = data[i:i + batch_size]
+                targets = [t + [eos] for t in tokenizer(chunk, add_special_tokens=False)["input_ids"]]
+                enc = tokenizer([f"{s} {sep}" for s in chunk], return_tensors="pt", padding=True)
+                width = max(len(t) for t in targets)
+                out = model.generate(
+                    input_ids=enc["input_ids"].to(device),
+                    attention_mask=enc["attention_mask"].to(device),
+                    max_new_tokens=width,
+                    do_sample=False,
+                    num_beams=1,
+                    pad_token_id=pad,
+                    eos_token_id=eos,
+                )
+                gen = out[:, enc["input_ids"].shape[1]:].cpu().tolist()
+                for g, t in zip(gen, targets):
+                    hits = sum(1 for a, b in zip(g, t) if a == b)
+                    correct += hits
+                    total += len(t)
+                    exact += int(hits == len(t))
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    acc = correct / total
+    if return_details:
+        return {"token_accuracy": acc, "exact_match": exact / len(data), "n": len(data)}
+    return acc

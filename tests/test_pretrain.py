@@ -1,0 +1,328 @@
+"""Tiny base models: tokenizers, config builders, MLM/CLM pre-training, copy sequences, save/load."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+import torch
+from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, BertConfig, LlamaConfig
+
+from lingualift_core.model.tiny import (
+    ENCODER_SPECIAL_TOKENS,
+    LLM_SEP_TOKEN,
+    LLM_SPECIAL_TOKENS,
+    base_encoder,
+    check_tokenizer_config,
+    tiny_encoder_config,
+    tiny_llm_config,
+    train_tokenizer,
+)
+from lingualift_core.train.pretrain import (
+    build_copy_sequences,
+    copy_accuracy,
+    lr_factor,
+    mask_tokens,
+    mlm_accuracy,
+    pack_documents,
+    pretrain_encoder_mlm,
+    pretrain_llm_clm,
+)
+
+SUBJ = ["the cat", "a dog", "my sister", "the farmer", "our teacher", "a small boy"]
+VERB = ["sees", "likes", "buys", "carries", "paints", "finds"]
+OBJ = ["the apple", "a red ball", "the house", "a book", "some bread", "the green door"]
+
+
+def english(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        s = f"{rng.choice(SUBJ)} {rng.choice(VERB)} {rng.choice(OBJ)}."
+        out.append(s[0].upper() + s[1:])
+    return out
+
+
+def math(n: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a, b = rng.randint(2, 99), rng.randint(2, 99)
+        out.append(f"Tom has {a} apples and buys {b} more. {a} + {b} = {a + b}. The answer is {a + b}.")
+    return out
+
+
+def toy(n: int, seed: int = 2) -> list[str]:
+    rng = random.Random(seed)
+    greek = [chr(c) for c in range(0x03B1, 0x03CA)]
+    cyr = [chr(c) for c in range(0x0430, 0x0450)]
+    out = []
+    for i in range(n):
+        letters = greek if i % 2 else cyr
+        out.append(" ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 5))) for _ in range(5)) + ".")
+    return out
+
+
+@pytest.fixture(scope="module")
+def enc_texts() -> list[str]:
+    return english(300) + math(100) + toy(200)
+
+
+@pytest.fixture(scope="module")
+def llm_texts() -> list[str]:
+    return english(300) + math(100)
+
+
+@pytest.fixture(scope="module")
+def enc_tok(enc_texts):
+    return train_tokenizer(enc_texts, vocab_size=300, kind="encoder")
+
+
+@pytest.fixture(scope="module")
+def llm_tok(llm_texts):
+    return train_tokenizer(llm_texts, vocab_size=200, kind="llm")
+
+
+def small_enc_cfg(tok) -> BertConfig:
+    return tiny_encoder_config(len(tok), hidden=32, layers=2, heads=2, max_positions=64)
+
+
+def small_llm_cfg(tok) -> LlamaConfig:
+    return tiny_llm_config(len(tok), hidden=32, layers=2, heads=2, max_positions=128)
+
+
+# ------------------------------------------------------------------------------------------ tokenizers
+def test_tokenizer_round_trip_and_special_ids(enc_tok, llm_tok):
+    for tok, specials in ((enc_tok, ENCODER_SPECIAL_TOKENS), (llm_tok, LLM_SPECIAL_TOKENS)):
+        assert tok.convert_ids_to_tokens(list(range(len(specials)))) == list(specials)
+        for s in ["The cat sees a book.", "Tom has 42 apples and buys 7 more. 42 + 7 = 49."]:
+            ids = tok(s)["input_ids"]
+            assert tok.decode(ids, skip_special_tokens=True) == s
+    s = "αβγ δεζ. жив."
+    assert enc_tok.decode(enc_tok(s)["input_ids"], skip_special_tokens=True) == s
+    assert "[UNK]" not in enc_tok.convert_ids_to_tokens(enc_tok(s)["input_ids"])
+
+
+def test_special_token_layout(enc_tok, llm_tok):
+    ids = enc_tok("the cat")["input_ids"]
+    assert ids[0] == enc_tok.cls_token_id == 2 and ids[-1] == enc_tok.sep_token_id == 3
+    assert (enc_tok.pad_token_id, enc_tok.unk_token_id, enc_tok.mask_token_id) == (0, 1, 4)
+    ids = llm_tok("the cat")["input_ids"]
+    assert ids[0] == llm_tok.bos_token_id == 1 and ids[-1] != llm_tok.eos_token_id
+    assert (llm_tok.pad_token_id, llm_tok.eos_token_id, llm_tok.unk_token_id) == (0, 2, 3)
+    assert llm_tok.convert_tokens_to_ids(LLM_SEP_TOKEN) == 4
+    # <sep> is one token and absorbs surrounding spaces: both halves tokenise identically
+    ids = llm_tok("the cat <sep> the cat", add_special_tokens=False)["input_ids"]
+    k = ids.index(4)
+    assert ids[:k] == ids[k + 1:]
+
+
+def test_digits_are_split(enc_tok, llm_tok):
+    for tok in (enc_tok, llm_tok):
+        toks = tok.convert_ids_to_tokens(tok("is 12345 and 90.", add_special_tokens=False)["input_ids"])
+        digits = [t for t in toks if any(c.isdigit() for c in t)]
+        assert digits == list("12345") + list("90")
+
+
+def test_llm_left_padding_encoder_right_padding(enc_tok, llm_tok):
+    b = llm_tok(["the cat", "the cat sees a book"], padding=True)
+    assert llm_tok.padding_side == "left"
+    assert b["attention_mask"][0][0] == 0 and b["attention_mask"][0][-1] == 1
+    assert b["input_ids"][0][0] == llm_tok.pad_token_id
+    b = enc_tok(["the cat", "the cat sees a book"], padding=True)
+    assert b["attention_mask"][0][-1] == 0 and b["attention_mask"][0][0] == 1
+
+
+def test_tokenizer_save_load(tmp_path, llm_tok, enc_tok):
+    for name, tok in (("llm", llm_tok), ("enc", enc_tok)):
+        tok.save_pretrained(tmp_path / name)
+        re = AutoTokenizer.from_pretrained(tmp_path / name)
+        assert re.padding_side == tok.padding_side
+        assert re.all_special_tokens == tok.all_special_tokens
+        s = ["the cat sees 42 apples <sep> ok", "a dog"]
+        assert re(s, padding=True)["input_ids"] == tok(s, padding=True)["input_ids"]
+
+
+def test_tokenizer_errors():
+    with pytest.raises(ValueError, match="no non-empty text"):
+        train_tokenizer([], vocab_size=100, kind="llm")
+    with pytest.raises(ValueError, match="no non-empty text"):
+        train_tokenizer(["", "  "], vocab_size=100, kind="encoder")
+    with pytest.raises(ValueError, match="too small"):
+        train_tokenizer(english(20), vocab_size=10, kind="llm")
+    with pytest.raises(ValueError, match="kind"):
+        train_tokenizer(english(20), vocab_size=100, kind="decoder")
+    with pytest.raises(TypeError):
+        train_tokenizer("a single string", vocab_size=100, kind="llm")
+
+
+# -------------------------------------------------------------------------------------------- configs
+def test_config_builders():
+    e = tiny_encoder_config(500, hidden=64, layers=3, heads=4)
+    assert isinstance(e, BertConfig)
+    assert (e.vocab_size, e.hidden_size, e.num_hidden_layers, e.num_attention_heads) == (500, 64, 3, 4)
+    assert e.intermediate_size == 256 and e.pad_token_id == 0
+    d = tiny_llm_config(500, hidden=64, layers=2, heads=4, kv_heads=2)
+    assert isinstance(d, LlamaConfig) and d.tie_word_embeddings
+    assert (d.pad_token_id, d.bos_token_id, d.eos_token_id) == (0, 1, 2)
+    assert d.num_key_value_heads == 2 and d.intermediate_size % 32 == 0
+    assert not tiny_llm_config(500, tie_embeddings=False).tie_word_embeddings
+    with pytest.raises(ValueError, match="divisible"):
+        tiny_encoder_config(500, hidden=30, heads=4)
+    with pytest.raises(ValueError, match="vocab_size"):
+        tiny_llm_config(0)
+
+
+def test_check_tokenizer_config(llm_tok):
+    check_tokenizer_config(llm_tok, small_llm_cfg(llm_tok))
+    with pytest.raises(ValueError, match="smaller than the tokenizer"):
+        check_tokenizer_config(llm_tok, tiny_llm_config(len(llm_tok) - 1, hidden=32, heads=2))
+    with pytest.raises(ValueError, match="eos_token_id"):
+        check_tokenizer_config(llm_tok, tiny_llm_config(len(llm_tok), hidden=32, heads=2, eos_token_id=5))
+
+
+# ----------------------------------------------------------------------------------- data utilities
+def test_mask_tokens_respects_specials():
+    ids = torch.tensor([[2, 10, 11, 12, 13, 14, 15, 16, 3, 0, 0]] * 64)
+    mask = (ids != 0).long()
+    gen = torch.Generator().manual_seed(0)
+    inp, labels = mask_tokens(ids, mask, special_ids=[0, 1, 2, 3, 4], mask_id=4, vocab_size=50, generator=gen)
+    chosen = labels != -100
+    assert not chosen[:, [0, 8, 9, 10]].any()  # CLS, SEP, padding never predicted
+    assert chosen.any(dim=1).all()  # at least one per row
+    assert torch.equal(labels[chosen], ids[chosen])
+    assert (inp[~chosen] == ids[~chosen]).all()
+    assert 0.1 < chosen[:, 1:8].float().mean() < 0.35
+    assert not torch.isin(inp[chosen & (inp != 4)], torch.tensor([0, 1, 2, 3])).any()
+
+
+def test_build_copy_sequences():
+    src = english(30)
+    seqs = build_copy_sequences(src, 40, seed=3, max_sentences=2, scramble_fraction=0.5)
+    assert len(seqs) == 40
+    assert seqs == build_copy_sequences(src, 40, seed=3, max_sentences=2, scramble_fraction=0.5)
+    bags = {tuple(sorted(x.split())) for x in src}
+    bags |= {tuple(sorted(f"{x} {y}".split())) for x, y in itertools.permutations(src, 2)}
+    joined = set(src) | {f"{x} {y}" for x, y in itertools.permutations(src, 2)}
+    scrambled = 0
+    for s in seqs:
+        a, b = s.split(f" {LLM_SEP_TOKEN} ")
+        assert a == b  # the second half is an exact copy
+        assert tuple(sorted(a.split())) in bags  # made of 1-2 source sentences
+        scrambled += a not in joined
+    assert 0 < scrambled < 40
+    plain = build_copy_sequences(src, 20, seed=1, max_sentences=1, scramble_fraction=0.0)
+    assert all(s.split(f" {LLM_SEP_TOKEN} ")[0] in src for s in plain)
+    with pytest.raises(ValueError):
+        build_copy_sequences(["", " "], 3)
+
+
+def test_pack_documents_keeps_documents_whole():
+    rng = random.Random(0)
+    docs = [[rng.randint(5, 9)] * rng.randint(1, 20) for _ in range(200)] + [[7] * 50]
+    windows = pack_documents(docs, 32)
+    assert all(0 < len(w) <= 32 for w in windows)
+    assert sum(len(w) for w in windows) == sum(len(d) for d in docs)
+    assert sum(len(w) for w in windows) / (32 * len(windows)) > 0.85  # little padding
+
+
+def test_lr_schedule():
+    f = [lr_factor(s, 100, 0.1, 0.1) for s in range(100)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
+    assert f[-1] == pytest.approx(0.1, abs=0.01) and all(a >= b for a, b in zip(f[9:], f[10:]))
+
+
+# --------------------------------------------------------------------------------------- pretraining
+def test_encoder_pretraining_lowers_loss_and_saves(tmp_path, enc_texts, enc_tok):
+    calls = []
+    model, hist = pretrain_encoder_mlm(enc_texts, enc_tok, small_enc_cfg(enc_tok), steps=40, batch_size=16,
+                                       lr=3e-3, seq_len=32, seed=0, num_threads=1,
+                                       on_step=lambda s, t, m: calls.append((s, t, m["loss"])))
+    assert len(hist) == 40 and [h["step"] for h in hist] == list(range(1, 41))
+    assert set(hist[0]) == {"step", "loss", "lr"} and len(calls) == 40 and calls[-1][:2] == (40, 40)
+    first = sum(h["loss"] for h in hist[:5]) / 5
+    last = sum(h["loss"] for h in hist[-5:]) / 5
+    assert last < first - 0.5
+    assert not model.training
+    acc = mlm_accuracy(model, enc_tok, english(20, seed=9), num_threads=1)
+    assert 0.0 <= acc <= 1.0
+
+    base = base_encoder(model)
+    base.save_pretrained(tmp_path / "enc")
+    enc_tok.save_pretrained(tmp_path / "enc")
+    loaded = AutoModel.from_pretrained(tmp_path / "enc")
+    b = enc_tok(["the cat sees a book.", "αβγ"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = loaded(**b).last_hidden_state
+        ref = model.bert(**b).last_hidden_state
+    assert out.shape == (2, b["input_ids"].shape[1], 32)
+    torch.testing.assert_close(out, ref)
+
+
+def test_llm_pretraining_lowers_loss_and_saves(tmp_path, llm_texts, llm_tok):
+    model, hist = pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=40, batch_size=8,
+                                   lr=3e-3, seq_len=64, seed=0, copy_fraction=0.3, num_threads=1)
+    first = sum(h["loss"] for h in hist[:5]) / 5
+    last = sum(h["loss"] for h in hist[-5:]) / 5
+    assert last < first - 0.5
+    model.save_pretrained(tmp_path / "llm")
+    llm_tok.save_pretrained(tmp_path / "llm")
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "llm")
+    b = llm_tok(["the cat", "Tom has 4 apples."], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**b).logits, model(**b).logits)
+    assert loaded.get_input_embeddings().weight.data_ptr() == loaded.get_output_embeddings().weight.data_ptr()
+
+
+def test_copy_accuracy_batch_invariant(llm_tok):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(small_llm_cfg(llm_tok)).eval()
+    sents = english(6, seed=4) + ["a dog."]
+    one = copy_accuracy(model, llm_tok, sents, batch_size=1, num_threads=1, return_details=True)
+    many = copy_accuracy(model, llm_tok, sents, batch_size=7, num_threads=1, return_details=True)
+    assert one == many and one["n"] == 7 and 0.0 <= one["token_accuracy"] <= 1.0
+    assert llm_tok.padding_side == "left"
+
+
+def test_pretraining_is_deterministic(llm_texts, llm_tok, enc_texts, enc_tok):
+    def llm(seed):
+        m, _ = pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=4, batch_size=4, lr=1e-3,
+                                seq_len=48, seed=seed, copy_fraction=0.3, num_threads=1)
+        return m.state_dict()
+
+    def enc(seed):
+        m, _ = pretrain_encoder_mlm(enc_texts, enc_tok, small_enc_cfg(enc_tok), steps=4, batch_size=4, lr=1e-3,
+                                    seq_len=32, seed=seed, num_threads=1)
+        return m.state_dict()
+
+    for fn in (llm, enc):
+        torch.manual_seed(123)
+        a = fn(0)
+        state = torch.random.get_rng_state()
+        b = fn(0)
+        c = fn(1)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert torch.equal(state, torch.random.get_rng_state())  # caller's RNG state untouched
+
+
+def test_pretraining_errors(llm_tok, enc_tok, llm_texts):
+    with pytest.raises(ValueError, match="no non-empty"):
+        pretrain_llm_clm([], llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=2, lr=1e-3, seq_len=32, seed=0,
+                         copy_fraction=0.1)
+    with pytest.raises(ValueError, match="no non-empty"):
+        pretrain_encoder_mlm(["", " "], enc_tok, small_enc_cfg(enc_tok), steps=1, batch_size=2, lr=1e-3,
+                             seq_len=32, seed=0)
+    with pytest.raises(ValueError, match="copy_fraction"):
+        pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=2, lr=1e-3, seq_len=32,
+                         seed=0, copy_fraction=1.0)
+    with pytest.raises(ValueError, match="mask token"):
+        pretrain_encoder_mlm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=2, lr=1e-3,
+                             seq_len=32, seed=0)
+    with pytest.raises(ValueError, match="max_position_embeddings"):
+        pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=2, lr=1e-3, seq_len=4096,
+                         seed=0, copy_fraction=0.1)
+    with pytest.raises(ValueError, match="smaller than the tokenizer"):
+        pretrain_encoder_mlm(llm_texts, enc_tok, tiny_encoder_config(10, hidden=32, heads=2), steps=1,
+                             batch_size=2, lr=1e-3, seq_len=32, seed=0)
