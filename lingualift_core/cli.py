@@ -30,6 +30,7 @@ STAGES: dict[str, tuple[str, bool]] = {
     "lexicon": ("lexicon:run", True),
     "lexicon_report": ("lexicon:run_report", False),
     "codeswitch": ("codeswitch:run", False),
+    "evaluate": ("evaluate:run", False),
 }
 
 

@@ -75,9 +75,11 @@ def comparison_table(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]], ben
 def markdown_report(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]], levels: Mapping[str, str], *,
                     title: str = "LinguaLIFT evaluation", floor_system: str | None = DEFAULT_FLOOR_SYSTEM,
                     systems: Sequence[str] | None = None, notes: Sequence[str] = (),
-                    extra_sections: Mapping[str, str] | None = None, plots: Mapping[str, str] | None = None) -> str:
+                    extra_sections: Mapping[str, str] | None = None, plots: Mapping[str, str] | None = None,
+                    floor_note: str | None = None) -> str:
     """The evaluation report: one comparison table per benchmark, the averaging rules stated, optional notes,
-    extra sections (``{heading: markdown}``, e.g. alignment analyses) and plot links (``{benchmark: path}``)."""
+    extra sections (``{heading: markdown}``, e.g. alignment analyses) and plot links (``{benchmark: path}``).
+    ``floor_note`` replaces the default sentence that explains the floor column."""
     benchmarks = sorted({b for s in metrics.values() for b in s})
     flags = {entry.get("high_includes_en") for s in metrics.values() for entry in s.values()}
     if flags == {True}:
@@ -91,8 +93,8 @@ def markdown_report(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]], leve
              f"present in the benchmark ({english}; `avg all` includes every language).", ""]
     has_floor = bool(floor_system) and floor_system in metrics
     if has_floor:
-        lines += [f"The `floor ({floor_system})` column is the layout-only system (LinguaLIFT layout, no "
-                  "trained alignment): scores at or below it show no transfer.", ""]
+        lines += [floor_note or f"The `floor ({floor_system})` column is the layout-only system (LinguaLIFT layout, "
+                  "no trained alignment): scores at or below it show no transfer.", ""]
     for note in notes:
         lines += [f"- {note}"]
     if notes:
