@@ -341,6 +341,258 @@ class CodeswitchConfig:
             raise ConfigError("codeswitch.task_mix_file: missing; task_mix_share > 0 needs the task records file")
 
 
+# ---- base_models / stage1 / stage2 / mono_sft (+ layout_sft): lingualift_core/stages/{base_models,train_stages}.py
+# library dataclasses nested in the sections below (importing them loads torch)
+from lingualift_core.model.batching import PromptTemplate
+from lingualift_core.train.config import TrainConfig, mono_sft_config, stage1_config, stage2_config
+
+
+@dataclass(frozen=True)
+class HubModelsConfig:
+    """The paper's base models by Hugging Face id (or a local snapshot folder), revisions pinned."""
+
+    encoder: str = opt("google/mt5-xl", "encoder id or local folder (T5/mT5 load encoder-only)")
+    encoder_revision: str | None = opt(None, "commit hash; null = whatever the local cache holds (not pinned)")
+    llm: str = opt("meta-llama/Llama-2-7b-hf", "decoder LLM id or local folder")
+    llm_revision: str | None = opt(None, "commit hash; null = not pinned")
+    local_files_only: bool = opt(True, "true: never touch the network (the cache or a local folder must hold them)")
+
+
+@dataclass(frozen=True)
+class TinyEncoderConfig:
+    """The embedded multilingual encoder: a BERT pre-trained with masked LM on every corpus."""
+
+    vocab_size: int = num(4000, 64, 1_000_000, "BPE vocabulary over all languages' scripts")
+    hidden: int = num(128, 8, 8192)
+    layers: int = num(4, 1, 64)
+    heads: int = num(4, 1, 128)
+    max_positions: int = num(256, 16, 8192, "also the longest encoder input in stages 1/2")
+    steps: int = num(1200, 1, 10_000_000)
+    batch_size: int = num(64, 1, 65536)
+    lr: float = num(1e-3, 1e-7, 1.0)
+    seq_len: int = num(64, 8, 8192, "pre-training truncation length")
+    warmup_ratio: float = num(0.05, 0.0, 0.5)
+    math_text: bool = opt(True, "add the English task questions to the MLM text")
+
+    def __post_init__(self) -> None:
+        if self.hidden % self.heads or self.seq_len > self.max_positions:
+            raise ConfigError(f"base_models.tiny.encoder: hidden={self.hidden} must be divisible by heads="
+                              f"{self.heads} and seq_len={self.seq_len} <= max_positions={self.max_positions}")
+
+
+@dataclass(frozen=True)
+class TinyLLMConfig:
+    """The embedded English LLM: a Llama pre-trained with causal LM on English text plus copy sequences."""
+
+    vocab_size: int = num(2000, 64, 1_000_000, "BPE vocabulary over English text only")
+    hidden: int = num(192, 8, 8192)
+    layers: int = num(4, 1, 64)
+    heads: int = num(4, 1, 128)
+    max_positions: int = num(512, 16, 65536, "must hold instruction + encoder states + response")
+    steps: int = num(1500, 1, 10_000_000)
+    batch_size: int = num(32, 1, 65536)
+    lr: float = num(2e-3, 1e-7, 1.0)
+    seq_len: int = num(128, 8, 65536, "packing window")
+    warmup_ratio: float = num(0.05, 0.0, 0.5)
+    copy_fraction: float = num(0.3, 0.0, 0.95, "share of tokens from `A <sep> A` copy documents (stage 1 needs a "
+                               "frozen LLM that copies from its prefix)")
+    copy_max_sentences: int = num(2, 1, 16)
+    copy_scramble_fraction: float = num(0.25, 0.0, 1.0)
+    math_text: bool = opt(True, "add the English task problems with solutions to the CLM text")
+
+    def __post_init__(self) -> None:
+        if self.hidden % self.heads or self.seq_len > self.max_positions:
+            raise ConfigError(f"base_models.tiny.llm: hidden={self.hidden} must be divisible by heads={self.heads} "
+                              f"and seq_len={self.seq_len} <= max_positions={self.max_positions}")
+
+
+@dataclass(frozen=True)
+class TinyModelsConfig:
+    threads: int = num(2, 1, 256, "torch intra-op threads")
+    eval_sentences: int = num(200, 1, 1_000_000, "held out per corpus for MLM / copy accuracy (not trained on)")
+    encoder: TinyEncoderConfig = sub(TinyEncoderConfig)
+    llm: TinyLLMConfig = sub(TinyLLMConfig)
+
+
+@dataclass(frozen=True)
+class BaseModelsConfig:
+    """Where the base encoder and LLM come from: `tiny` builds and pre-trains them; `hub` names them by id."""
+
+    source: Literal["tiny", "hub"] = opt("tiny")
+    tiny: TinyModelsConfig = sub(TinyModelsConfig)
+    hub: HubModelsConfig = sub(HubModelsConfig)
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    """Stage 1 (language alignment): only the alignment layer and the boundary vectors train."""
+
+    layout: Literal["paper", "encoder_prompt"] = opt("paper", "encoder_prompt: the authors' release "
+                                                      "(whole prompt through the encoder)")
+    alignment: Literal["mlp", "linear"] = opt("mlp", "linear: the paper's ablation (App. E.4)")
+    template: PromptTemplate = field(default_factory=PromptTemplate)
+    max_encoder_tokens: int | None = opt(None, "null: the encoder's max positions (512 without a limit)")
+    boundary_init_std: float | None = opt(None, "null: the std of the LLM's input embeddings")
+    init_start_token: str | None = opt(None, "initialise <enc_start> from this LLM token's embedding")
+    init_end_token: str | None = opt("<sep>", "initialise <enc_end> from this LLM token (the tiny LLM's copy "
+                                     "separator); null: random at embedding scale")
+    save_llm: Literal["auto", "copy", "reference"] = opt("auto", "auto: copy local / trained LLMs into the "
+                                                         "model folder, refer to hub ids")
+    threads: int = num(2, 1, 256)
+    resume: bool = opt(True, "resume from data/checkpoints/stage1 when its inputs and config match")
+    recall_per_lang: int = num(30, 0, 1_000_000, "held-out records per language for the reconstruction recall")
+    eval_batch_size: int = num(32, 1, 4096)
+    train: TrainConfig = field(default_factory=lambda: stage1_config(
+        global_batch_size=64, micro_batch_size=64, max_steps=400, learning_rate=2e-3, max_length=512,
+        checkpoint_every=100, log_every=20))
+
+
+@dataclass(frozen=True)
+class Stage2Config:
+    """Stage 2 (task transfer): the LLM trains on English task data; encoder, alignment, boundaries frozen."""
+
+    save_encoder: Literal["auto", "copy", "reference"] = opt("auto")
+    threads: int = num(2, 1, 256)
+    resume: bool = opt(True)
+    train: TrainConfig = field(default_factory=lambda: stage2_config(
+        global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
+        cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
+
+
+@dataclass(frozen=True)
+class MonoSFTConfig:
+    """The English-only baseline (the LLM alone, the stage-2 recipe); `layout_sft` reuses this section."""
+
+    template: PromptTemplate = field(default_factory=PromptTemplate)
+    threads: int = num(2, 1, 256)
+    resume: bool = opt(True)
+    train: TrainConfig = field(default_factory=lambda: mono_sft_config(
+        global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
+        checkpoint_every=50, log_every=10))
+
+
+# ---- evaluate: lingualift_core/stages/evaluate.py
+
+
+@dataclass(frozen=True)
+class EvalBenchmarkConfig:
+    """One math benchmark. `source: artifact` reads a `math` Parquet file; mgsm / msvamp / mmwp read the
+    benchmark's own folder with lingualift_core.sources."""
+
+    source: Literal["artifact", "mgsm", "msvamp", "mmwp"] = opt("artifact")
+    path: str = opt("data/raw/benchmarks/math_test.parquet", "file (artifact) or folder, relative to the root")
+    layout_path: str | None = opt("data/raw/benchmarks/math_test_layout.parquet",
+                                  "layout-only copy for floor systems; null: built in memory (toyworld.layout_only)")
+    id_prefix: str | None = opt(None, "keep rows whose id starts with this (e.g. mgsm- in a mixed math_test file)")
+    langs: tuple[str, ...] | None = opt(None, "null: every language of the file")
+    max_per_lang: int | None = opt(None, "the first N problems of each language (null: all)")
+
+    def __post_init__(self) -> None:
+        if self.max_per_lang is not None and self.max_per_lang < 1:
+            raise ConfigError(f"max_per_lang: got {self.max_per_lang}, must be >= 1 or null")
+
+
+@dataclass(frozen=True)
+class EvalSystemConfig:
+    """One evaluated system: a saved model folder (LinguaLIFTModel.from_pretrained)."""
+
+    model: str = opt("data/models/stage2", "model folder, relative to the root")
+    floor: bool = opt(False, "read the layout-only copies (the floor: transfer is real only above it)")
+
+
+def _default_eval_systems() -> dict[str, EvalSystemConfig]:
+    return {"lingualift": EvalSystemConfig("data/models/stage2"),
+            "mono_sft": EvalSystemConfig("data/models/mono_sft"),
+            "layout_only": EvalSystemConfig("data/models/layout_sft", floor=True)}
+
+
+@dataclass(frozen=True)
+class EvalPromptConfig:
+    """The zero-shot prompt: `model` = each model's saved template (what it was trained with) + trigger;
+    `alpaca` = the Alpaca-style frame ending `### Response: <trigger>`."""
+
+    style: Literal["model", "alpaca"] = opt("model")
+    instruction: str | None = opt(None, "null: the instruction of the English task data (data/raw/tasks/"
+                                  "math_sft.parquet), i.e. what stage 2 trained with")
+    trigger: str = opt("", "zero-shot CoT trigger, e.g. \"Let's think step by step.\" (the tiny LLM never saw one)")
+
+
+@dataclass(frozen=True)
+class EvalGenerationConfig:
+    """Batched greedy decoding."""
+
+    batch_size: int = num(64, 1, 4096, "prompts per generate batch (outputs do not depend on it)")
+    max_new_tokens: int = num(256, 1, 16384, "upper bound of generated tokens")
+    fit_to_solutions: bool = opt(True, "cap max_new_tokens at 1.25 x the longest reference solution + 8 tokens "
+                                 "(benchmarks with solutions only)")
+    stop_strings: tuple[str, ...] = opt(["\n\n", "###"], "cut the output before the first of these")
+    max_length: int = num(2048, 8, 1_000_000, "longest prompt in LLM positions (longer prompts are truncated)")
+    threads: int | None = opt(1, "torch intra-op threads (null: torch's default); 1 is fastest for tiny models "
+                              "on a shared CPU")
+    device: str = opt("auto", "auto (cuda when available, else cpu), cpu, cuda, cuda:1, ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = opt("auto", "auto: bfloat16 on GPU, float32 on CPU")
+
+
+@dataclass(frozen=True)
+class EvalAlignmentConfig:
+    """Alignment analyses: top-1 retrieval on parallel pairs, Spearman with task accuracy, t-SNE, grouping."""
+
+    enabled: bool = opt(True)
+    model: str = opt("data/models/stage1", "a model with an encoder: stage 1 or stage 2")
+    source: Literal["artifact", "tatoeba"] = opt("artifact", "artifact: data/raw/parallel/en-<lang>.parquet")
+    path: str = opt("data/raw/parallel", "folder of en-<lang>.parquet files or of Tatoeba files")
+    langs: tuple[str, ...] | None = opt(None, "null: pipeline.targets (artifact: each needs a file; tatoeba: "
+                                        "those with a test set)")
+    max_pairs: int = num(300, 3, 1_000_000, "the first N pairs per language")
+    kinds: tuple[Literal["aligned", "encoder", "llm_embeddings"], ...] = opt(["aligned", "encoder", "llm_embeddings"],
+                                 "aligned (LLM input after the alignment layer), encoder, llm_embeddings")
+    batch_size: int = num(64, 1, 4096)
+    accuracy_system: str = opt("lingualift", "whose accuracy the retrieval is correlated with")
+    accuracy_benchmark: str = opt("math")
+    tsne: bool = opt(True, "t-SNE PNG of the `aligned` vectors (English + every language)")
+    tsne_per_lang: int = num(100, 3, 100_000)
+    tsne_perplexity: float = num(30.0, 1.0, 1000.0)
+    tsne_max_iter: int = num(500, 250, 100_000)
+
+    def __post_init__(self) -> None:
+        if not self.kinds or len(set(self.kinds)) != len(self.kinds):
+            raise ConfigError(f"kinds: got {list(self.kinds)!r}; name each representation once, at least one")
+        if self.tsne and "aligned" not in self.kinds:
+            raise ConfigError("kinds: tsne: true plots the `aligned` vectors; add aligned to kinds or set tsne: false")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Stage `evaluate`: every system on every benchmark through the same code; reports and analyses."""
+
+    benchmarks: dict[str, EvalBenchmarkConfig] = field(default_factory=lambda: {"math": EvalBenchmarkConfig()})
+    systems: dict[str, EvalSystemConfig] = field(default_factory=_default_eval_systems)
+    prompt: EvalPromptConfig = sub(EvalPromptConfig)
+    generation: EvalGenerationConfig = sub(EvalGenerationConfig)
+    english_in_high: bool = opt(True, "English counts in the high-resource average (the paper's MGSM tables)")
+    alignment: EvalAlignmentConfig = sub(EvalAlignmentConfig)
+
+    def __post_init__(self) -> None:
+        if not self.benchmarks:
+            raise ConfigError("evaluate.benchmarks: empty; name at least one benchmark")
+        if not self.systems:
+            raise ConfigError("evaluate.systems: empty; name at least one system")
+        if all(s.floor for s in self.systems.values()):
+            raise ConfigError("evaluate.systems: every system is a floor; add one that reads the benchmarks")
+        for kind, names in (("benchmarks", self.benchmarks), ("systems", self.systems)):
+            bad = [n for n in names if not (n[:1].isalnum() and n.isascii()
+                                            and all(c.isalnum() or c in "_.-" for c in n))]
+            if bad:
+                raise ConfigError(f"evaluate.{kind}: name {bad[0]!r} must be letters, digits, '_', '-', '.' "
+                                  "(it names files and table columns)")
+        if self.alignment.enabled and self.alignment.accuracy_system not in self.systems:
+            raise ConfigError(f"evaluate.alignment.accuracy_system: got {self.alignment.accuracy_system!r}; "
+                              f"evaluated systems: {', '.join(self.systems)}")
+        if self.alignment.enabled and self.alignment.accuracy_benchmark not in self.benchmarks:
+            raise ConfigError(f"evaluate.alignment.accuracy_benchmark: got {self.alignment.accuracy_benchmark!r}; "
+                              f"benchmarks: {', '.join(self.benchmarks)}")
+
+
 _SECTIONS: dict[str, type] = {
     "pipeline": PipelineConfig,
     "prepare": PrepareConfig,
@@ -348,6 +600,11 @@ _SECTIONS: dict[str, type] = {
     "embeddings": EmbeddingsConfig,
     "lexicon": LexiconConfig,
     "codeswitch": CodeswitchConfig,
+    "base_models": BaseModelsConfig,
+    "stage1": Stage1Config,
+    "stage2": Stage2Config,
+    "mono_sft": MonoSFTConfig,
+    "evaluate": EvaluateConfig,
 }
 
 
@@ -361,6 +618,11 @@ class Params:
     embeddings: EmbeddingsConfig = sub(EmbeddingsConfig)
     lexicon: LexiconConfig = sub(LexiconConfig)
     codeswitch: CodeswitchConfig = sub(CodeswitchConfig)
+    base_models: BaseModelsConfig = sub(BaseModelsConfig)
+    stage1: Stage1Config = sub(Stage1Config)
+    stage2: Stage2Config = sub(Stage2Config)
+    mono_sft: MonoSFTConfig = sub(MonoSFTConfig)
+    evaluate: EvaluateConfig = sub(EvaluateConfig)
 
 
 def parse_params(data: Mapping[str, Any]) -> Params:
