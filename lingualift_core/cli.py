@@ -30,6 +30,11 @@ STAGES: dict[str, tuple[str, bool]] = {
     "lexicon": ("lexicon:run", True),
     "lexicon_report": ("lexicon:run_report", False),
     "codeswitch": ("codeswitch:run", False),
+    "base_models": ("base_models:run", False),
+    "stage1": ("train_stages:run_stage1", False),
+    "stage2": ("train_stages:run_stage2", False),
+    "mono_sft": ("train_stages:run_mono_sft", False),
+    "layout_sft": ("train_stages:run_layout_sft", False),
     "evaluate": ("evaluate:run", False),
 }
 

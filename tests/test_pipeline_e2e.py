@@ -71,6 +71,16 @@ def test_dvc_repro_builds_the_pipeline_and_second_run_is_a_no_op(repo: Path) -> 
         assert (repo / "data" / "tokenized" / lang / "tokens.parquet").is_file()
         assert (repo / "data" / "tokenized" / lang / "run_meta.json").is_file()
     assert _metrics(repo, "vocab")["kept"] > 50
+    lexicon = _metrics(repo, "lexicon")
+    assert set(lexicon) == {f"en-{lang}" for lang in ("qaa", "qab", "qac", "qad", "qae", "qaf")}
+    assert all("p_at_1_csls" in m for m in lexicon.values())
+    assert _metrics(repo, "codeswitch")["stage1_records"] > 0
+    for stage in ("stage1", "stage2", "mono_sft", "layout_sft"):
+        assert (repo / "data" / "models" / stage / "run_meta.json").is_file(), stage
+        assert (repo / "data" / "plots" / f"{stage}_loss.json").is_file(), stage
+    evaluation = _metrics(repo, "evaluate")
+    assert {"lingualift", "mono_sft", "layout_only"} <= set(evaluation)
+    assert (repo / "data" / "eval" / "report.md").is_file()
     again = _run(["dvc", "repro"], repo)
     assert "Running stage" not in again.stdout, again.stdout
 

@@ -199,9 +199,10 @@ def test_mask_tokens_respects_specials():
 
 def test_build_copy_sequences():
     src = english(30)
-    seqs = build_copy_sequences(src, 40, seed=3, max_sentences=2, scramble_fraction=0.5)
-    assert len(seqs) == 40
-    assert seqs == build_copy_sequences(src, 40, seed=3, max_sentences=2, scramble_fraction=0.5)
+    seqs = build_copy_sequences(src, 60, seed=3, max_sentences=2, scramble_fraction=0.5, random_fraction=0.0)
+    assert len(seqs) == 60
+    assert seqs == build_copy_sequences(src, 60, seed=3, max_sentences=2, scramble_fraction=0.5,
+                                        random_fraction=0.0)
     bags = {tuple(sorted(x.split())) for x in src}
     bags |= {tuple(sorted(f"{x} {y}".split())) for x, y in itertools.permutations(src, 2)}
     joined = set(src) | {f"{x} {y}" for x, y in itertools.permutations(src, 2)}
@@ -211,11 +212,19 @@ def test_build_copy_sequences():
         assert a == b  # the second half is an exact copy
         assert tuple(sorted(a.split())) in bags  # made of 1-2 source sentences
         scrambled += a not in joined
-    assert 0 < scrambled < 40
-    plain = build_copy_sequences(src, 20, seed=1, max_sentences=1, scramble_fraction=0.0)
+    assert 10 < scrambled < 50
+    plain = build_copy_sequences(src, 20, seed=1, max_sentences=1, scramble_fraction=0.0, random_fraction=0.0)
     assert all(s.split(f" {LLM_SEP_TOKEN} ")[0] in src for s in plain)
+    types = {w for x in src for w in x.split()}
+    rand = build_copy_sequences(src, 20, seed=1, max_sentences=1, scramble_fraction=0.0, random_fraction=1.0)
+    for s in rand:
+        a, b = s.split(f" {LLM_SEP_TOKEN} ")
+        assert a == b and set(a.split()) <= types
+    assert sum(s.split(f" {LLM_SEP_TOKEN} ")[0] in src for s in rand) < 5
     with pytest.raises(ValueError):
         build_copy_sequences(["", " "], 3)
+    with pytest.raises(ValueError):
+        build_copy_sequences(src, 3, scramble_fraction=0.6, random_fraction=0.6)
 
 
 def test_pack_documents_keeps_documents_whole():

@@ -4,7 +4,7 @@
   (15% of the non-special tokens, of which 80% -> [MASK], 10% -> random token, 10% unchanged).
 * `pretrain_llm_clm`: causal-LM pre-training of the English LLM on English text (sentences, math problems
   with chain-of-thought solutions) plus copy sequences (`build_copy_sequences`) that reward copying:
-  `<s> A <sep> A </s>`. Stage 1 of LinguaLIFT asks the FROZEN LLM to reproduce an English sentence from
+  `<s> A <sep> A </s>`, with a copy-heavy start (`copy_share`). Stage 1 of LinguaLIFT asks the FROZEN LLM to reproduce an English sentence from
   soft prefix embeddings; a real LLM can do that from pre-training, a tiny one only if its pre-training
   text builds induction/copy behaviour.
 * `copy_accuracy` / `mlm_accuracy`: quick checks of those two abilities on held-out text.
@@ -38,6 +38,8 @@ __all__ = [
     "pretrain_llm_clm",
     "build_copy_sequences",
     "pack_documents",
+    "copy_share",
+    "lr_factor",
     "mask_tokens",
     "copy_accuracy",
     "mlm_accuracy",
@@ -347,29 +349,40 @@ def build_copy_sequences(
     seed: int = 0,
     sep: str = LLM_SEP_TOKEN,
     max_sentences: int = 2,
-    scramble_fraction: float = 0.5,
+    scramble_fraction: float = 0.25,
+    random_fraction: float = 0.25,
 ) -> list[str]:
     """`n` copy-rewarding texts `"A <sep> A"` (the trainer wraps them as `<s> A <sep> A </s>`).
 
     A is 1..`max_sentences` sentences drawn at random (without replacement within one sequence, joined by
-    a space). With probability `scramble_fraction` the words of A are shuffled (the same shuffle on both
-    sides), so the second half can only be predicted by copying, not from the language prior: this
-    builds induction behaviour rather than memorisation. Deterministic from `seed`.
+    a space). Then, per sequence: with probability `random_fraction` A is replaced by as many words drawn
+    uniformly from the word types of all sentences ("random"); else with probability
+    `scramble_fraction / (1 - random_fraction)` the words of A are shuffled ("scrambled"); otherwise A
+    stays verbatim. So about `random_fraction` of the sequences are random, `scramble_fraction` scrambled
+    and the rest verbatim. In random and scrambled sequences the second half can only be predicted by
+    copying, not from the language prior: they build induction behaviour rather than memorisation.
+    Deterministic from `seed`.
     """
     pool = [s.strip() for s in sentences if s and s.strip()]
     if not pool:
         raise ValueError("build_copy_sequences: no non-empty sentence")
-    if n < 0 or max_sentences < 1 or not 0.0 <= scramble_fraction <= 1.0:
-        raise ValueError("need n >= 0, max_sentences >= 1 and 0 <= scramble_fraction <= 1")
+    if n < 0 or max_sentences < 1:
+        raise ValueError("need n >= 0 and max_sentences >= 1")
+    if not (0.0 <= scramble_fraction and 0.0 <= random_fraction and scramble_fraction + random_fraction <= 1.0):
+        raise ValueError("need scramble_fraction, random_fraction >= 0 with a sum <= 1")
     rng = random.Random(seed)
+    types = sorted({w for s in pool for w in s.split()}) if random_fraction > 0 else []
+    p_scramble = scramble_fraction / (1.0 - random_fraction) if random_fraction < 1.0 else 0.0
     out = []
     for _ in range(n):
         k = rng.randint(1, min(max_sentences, len(pool)))
-        a = " ".join(rng.sample(pool, k))
-        if rng.random() < scramble_fraction:
-            words = a.split()
+        words = " ".join(rng.sample(pool, k)).split()
+        r = rng.random()
+        if r < random_fraction:
+            words = [rng.choice(types) for _ in words]
+        elif rng.random() < p_scramble:
             rng.shuffle(words)
-            a = " ".join(words)
+        a = " ".join(words)
         out.append(f"{a} {sep} {a}")
     return out
 
@@ -411,20 +424,53 @@ def _clm_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
 
 
+def copy_share(step: int, total: int, copy_fraction: float, copy_fraction_start: float | None,
+               copy_decay_ratio: float) -> float:
+    """Share of copy sequences in the batch of optimiser step `step` (1-based).
+
+    Constant `copy_fraction`, or, with `copy_fraction_start`, a linear move from `copy_fraction_start` to
+    `copy_fraction` over the first `copy_decay_ratio` of the steps (a copy-heavy start lets the induction
+    behaviour form early; the rest of the run is mostly language modelling).
+    """
+    if copy_fraction_start is None or copy_decay_ratio <= 0:
+        return copy_fraction
+    span = max(1.0, copy_decay_ratio * total)
+    t = min(1.0, (step - 1) / span)
+    return copy_fraction_start + (copy_fraction - copy_fraction_start) * t
+
+
+def _window_stream(make_docs: Callable[[int], list[list[int]]], seq_len: int,
+                   rng: np.random.Generator) -> Iterator[list[int]]:
+    """Endless packed windows; `make_docs(epoch)` gives the documents of each epoch (shuffled here)."""
+    epoch = 0
+    while True:
+        docs = make_docs(epoch)
+        if not docs:
+            raise ValueError("no training document")
+        order = rng.permutation(len(docs))
+        windows = pack_documents([docs[i] for i in order], seq_len)
+        for k in rng.permutation(len(windows)):
+            yield windows[k]
+        epoch += 1
+
+
 def pretrain_llm_clm(
     texts: Sequence[str],
     tokenizer,
     config: PretrainedConfig,
     *,
-    steps: int = 800,
+    steps: int = 1000,
     batch_size: int = 32,
     lr: float = 2e-3,
     seq_len: int = 128,
     seed: int = 0,
-    copy_fraction: float = 0.5,
+    copy_fraction: float = 0.4,
+    copy_fraction_start: float | None = 0.8,
+    copy_decay_ratio: float = 0.4,
     copy_sources: Sequence[str] | None = None,
     copy_max_sentences: int = 2,
-    copy_scramble_fraction: float = 0.5,
+    copy_scramble_fraction: float = 0.25,
+    copy_random_fraction: float = 0.25,
     warmup_ratio: float = 0.05,
     min_lr_ratio: float = 0.1,
     weight_decay: float = 0.01,
@@ -435,23 +481,32 @@ def pretrain_llm_clm(
 ) -> tuple[PreTrainedModel, History]:
     """Causal-LM pre-training of a fresh decoder built from `config` (AutoModelForCausalLM).
 
-    Every text becomes a document `<s> text </s>`. `copy_fraction` (0 <= f < 1) is the share of the
-    training TOKENS that come from copy documents `<s> A <sep> A </s>` (`build_copy_sequences`, drawn
-    from `copy_sources`, default: the texts short enough that a copy document fits in `seq_len`; fresh
-    copy documents every epoch). Documents are shuffled each epoch and packed into windows of `seq_len`
-    tokens (`pack_documents`: whole documents, padding at the end; loss ignores padding).
+    Two streams of training sequences (windows of at most `seq_len` tokens, whole documents packed by
+    `pack_documents`, padding at the end, ignored by the loss):
+    * text windows: every text is a document `<s> text </s>`; shuffled each epoch;
+    * copy windows: documents `<s> A <sep> A </s>` from `build_copy_sequences` (verbatim, scrambled and
+      random-word variants, see `copy_scramble_fraction` / `copy_random_fraction`), drawn from
+      `copy_sources` (default: the texts short enough that a copy document fits in `seq_len`); one
+      fresh copy document per source per epoch.
+    Each batch holds round(`batch_size` * share) copy windows, where share = `copy_fraction`, or, with
+    `copy_fraction_start` set, moves linearly from `copy_fraction_start` to `copy_fraction` over the
+    first `copy_decay_ratio` of the steps (`copy_share`). `copy_fraction=0` disables copy sequences.
     """
     data = _check_common(texts, steps, batch_size, lr, seq_len)
-    if not 0.0 <= copy_fraction < 1.0:
-        raise ValueError(f"copy_fraction must be in [0, 1), got {copy_fraction}")
+    for name, v in (("copy_fraction", copy_fraction), ("copy_fraction_start", copy_fraction_start)):
+        if v is not None and not 0.0 <= v <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {v}")
+    if copy_fraction >= 1.0:
+        raise ValueError(f"copy_fraction must be < 1 (the LLM must also see text), got {copy_fraction}")
     if tokenizer.bos_token_id is None or tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer needs bos and eos tokens (train it with kind='llm')")
     check_tokenizer_config(tokenizer, config)
     if seq_len > config.max_position_embeddings:
         raise ValueError(f"seq_len={seq_len} exceeds config.max_position_embeddings={config.max_position_embeddings}")
     bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    use_copy = copy_fraction > 0 or bool(copy_fraction_start)
     sep_id = tokenizer.convert_tokens_to_ids(LLM_SEP_TOKEN)
-    if copy_fraction > 0 and (sep_id is None or sep_id == tokenizer.unk_token_id):
+    if use_copy and (sep_id is None or sep_id == tokenizer.unk_token_id):
         raise ValueError(f"the tokenizer has no {LLM_SEP_TOKEN} token (train it with kind='llm')")
 
     def encode(strings: Sequence[str]) -> list[list[int]]:
@@ -459,53 +514,40 @@ def pretrain_llm_clm(
         return [[bos, *x, eos] for x in ids]
 
     docs = encode(data)
-    plain_tokens = sum(len(d) for d in docs)
-    copy_tokens_wanted = int(round(copy_fraction / (1.0 - copy_fraction) * plain_tokens)) if copy_fraction else 0
-    if copy_tokens_wanted:
-        sources = data if copy_sources is None else [s for s in copy_sources if s.strip()]
+    sources: list[str] = []
+    if use_copy:
+        candidates = data if copy_sources is None else [s for s in copy_sources if s.strip()]
         limit = (seq_len - 3) // 2
-        src_len = [len(x) for x in tokenizer(list(sources), add_special_tokens=False)["input_ids"]]
-        sources = [s for s, n in zip(sources, src_len) if n <= limit]
+        lengths = [len(x) for x in tokenizer(list(candidates), add_special_tokens=False)["input_ids"]]
+        sources = [s for s, n in zip(candidates, lengths) if n <= limit]
         if not sources:
             raise ValueError(f"no copy source short enough: a copy document of a text needs <= {limit} tokens "
                              f"for seq_len={seq_len}")
-        mean_len = 2 * float(np.mean([n for n in src_len if n <= limit])) * (1 + copy_max_sentences) / 2 + 3
 
     def copy_docs(epoch: int) -> list[list[int]]:
-        if not copy_tokens_wanted:
-            return []
-        out: list[list[int]] = []
-        total, round_ = 0, 0
-        while total < copy_tokens_wanted:
-            need = max(8, int((copy_tokens_wanted - total) / mean_len * 1.1))
-            strs = build_copy_sequences(sources, need, seed=seed * 1_000_003 + epoch * 1009 + round_,
-                                        max_sentences=copy_max_sentences, scramble_fraction=copy_scramble_fraction)
-            for d in encode(strs):
-                if len(d) <= seq_len and total < copy_tokens_wanted:
-                    out.append(d)
-                    total += len(d)
-            round_ += 1
-            if round_ > 50:
-                break
-        return out
+        strs = build_copy_sequences(sources, len(sources), seed=seed * 1_000_003 + epoch,
+                                    max_sentences=copy_max_sentences, scramble_fraction=copy_scramble_fraction,
+                                    random_fraction=copy_random_fraction)
+        return [d for d in encode(strs) if len(d) <= seq_len]
 
     with _torch_threads(num_threads), _seeded(seed):
         model = AutoModelForCausalLM.from_config(config).to(device)
-        rng = np.random.default_rng(seed)
+        text_stream = _window_stream(lambda epoch: docs, seq_len, np.random.default_rng(seed))
+        copy_stream = _window_stream(copy_docs, seq_len, np.random.default_rng(seed + 1)) if use_copy else None
 
         def batches():
-            epoch = 0
+            step = 0
             while True:
-                all_docs = docs + copy_docs(epoch)
-                order = rng.permutation(len(all_docs))
-                windows = pack_documents([all_docs[i] for i in order], seq_len)
-                wperm = rng.permutation(len(windows))
-                for i in range(0, len(wperm), batch_size):
-                    ids, mask = _pad([windows[k] for k in wperm[i:i + batch_size]], pad)
-                    labels = ids.masked_fill(mask == 0, -100)
-                    yield {"input_ids": ids.to(device), "attention_mask": mask.to(device),
-                           "labels": labels.to(device)}
-                epoch += 1
+                step += 1
+                n_copy = 0
+                if copy_stream is not None:
+                    share = copy_share(step, steps, copy_fraction, copy_fraction_start, copy_decay_ratio)
+                    n_copy = min(batch_size, int(round(batch_size * share)))
+                windows = [next(copy_stream) for _ in range(n_copy)]
+                windows += [next(text_stream) for _ in range(batch_size - n_copy)]
+                ids, mask = _pad(windows, pad)
+                labels = ids.masked_fill(mask == 0, -100)
+                yield {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
         history = _train_loop(model, batches(), _clm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
                               min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,

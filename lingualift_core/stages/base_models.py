@@ -1,0 +1,247 @@
+"""Stage `base_models`: the frozen multilingual encoder and the English LLM that LinguaLIFT starts from.
+
+`base_models.source` picks them:
+- `tiny` (the embedded default): BPE tokenizers are trained and a BERT encoder (masked LM on every corpus) and
+  a Llama LLM (causal LM on English text plus `A <sep> A` copy documents) are pre-trained here; both are saved
+  as standard Hugging Face folders with their tokenizers under `data/models/base/{encoder,llm}/`.
+- `hub` (the paper: mT5-XL encoder + Llama-2-7B): nothing is copied. The stage checks that both configs and
+  tokenizers load (offline unless `hub.local_files_only: false`) and records the ids and revisions; the next
+  stages load the weights by id. An id may also be a local folder (a pre-downloaded snapshot).
+
+Either way the stage writes `data/models/base/models.json`, the one place later stages read the sources from
+(`base_sources`); a local source is stored relative to `data/models/base/` so the folder can move.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lingualift_core import artifacts
+from lingualift_core.config import ConfigError, Params, TinyModelsConfig
+from lingualift_core.stages.common import Paths, Progress, write_meta
+
+log = logging.getLogger("lingualift.base_models")
+
+MODELS_FILE = "models.json"
+PARTS = ("encoder", "llm")
+
+
+def base_dir(paths: Paths) -> Path:
+    """`data/models/base/`: the stage's single output folder."""
+    return paths.data / "models" / "base"
+
+
+def plot_file(paths: Paths, name: str) -> Path:
+    """`data/plots/<name>.json`: a DVC plot ([{step, loss, lr}, ...])."""
+    return paths.data / "plots" / f"{name}.json"
+
+
+@dataclass(frozen=True)
+class BaseSource:
+    """Where one base model is loaded from: a hub id (with revision) or an absolute local folder."""
+
+    source: str
+    revision: str | None
+    local: bool
+
+
+def base_sources(paths: Paths) -> dict[str, BaseSource]:
+    """The `encoder` and `llm` sources recorded by this stage (local folders resolved to absolute paths)."""
+    folder = artifacts.require_complete(base_dir(paths))
+    doc = json.loads((folder / MODELS_FILE).read_text(encoding="utf-8"))
+    out = {}
+    for part in PARTS:
+        entry = doc[part]
+        source = str((folder / entry["source"]).resolve()) if entry["local"] else entry["source"]
+        out[part] = BaseSource(source, entry.get("revision"), bool(entry["local"]))
+    return out
+
+
+def write_plot(path: Path, history: Sequence[Mapping[str, Any]]) -> Path:
+    """A DVC plot file: one {step, loss, lr} row per optimiser step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"step": int(h["step"]), "loss": round(float(h["loss"]), 6), "lr": float(h["lr"])} for h in history]
+    return artifacts.write_json(path, rows)
+
+
+def _progress_callback(bar: Progress, desc: str, log_every: int) -> Callable[[int, int, dict], None]:
+    def on_step(step: int, total: int, metrics: Mapping[str, Any]) -> None:
+        bar.update(1)
+        if log_every and (step % log_every == 0 or step == total):
+            log.info("%s step %d/%d loss %.4f lr %.3g", desc, step, total, metrics["loss"], metrics["lr"])
+
+    return on_step
+
+
+def _split(texts: list[str], n_eval: int) -> tuple[list[str], list[str]]:
+    """(train, held out): the last `n_eval` texts (at most a tenth of them) are held out."""
+    k = min(n_eval, len(texts) // 10)
+    return (texts[: len(texts) - k], texts[len(texts) - k:]) if k else (texts, [])
+
+
+def read_texts(paths: Paths, params: Params) -> dict[str, Any]:
+    """Corpora per language and the English task texts (questions; problems with solutions)."""
+    corpora = {}
+    for lang in params.pipeline.languages:
+        table = artifacts.read_table(paths.corpus(lang), artifacts.CORPUS, columns=["text"])
+        texts = [t for t in table.column("text").to_pylist() if t and t.strip()]
+        if not texts:
+            raise ConfigError(f"base_models: corpus {paths.corpus(lang)} has no text; check the prepare stage")
+        corpora[lang] = texts
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["input", "output"]).to_pylist()
+    return {"corpora": corpora, "questions": [r["input"] for r in sft],
+            "problems": [f"{r['input']}\n{r['output']}" for r in sft]}
+
+
+def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mapping[str, Path]) -> dict[str, Any]:
+    """Trains the tokenizers, pre-trains both tiny models and saves them under `out/{encoder,llm}`.
+
+    Returns the metrics (accuracies on held-out text, final losses, parameter counts, seconds)."""
+    from lingualift_core.model.tiny import base_encoder, tiny_encoder_config, tiny_llm_config, train_tokenizer
+    from lingualift_core.train.pretrain import (
+        copy_accuracy,
+        mlm_accuracy,
+        pretrain_encoder_mlm,
+        pretrain_llm_clm,
+    )
+
+    cfg: TinyModelsConfig = params.base_models.tiny
+    seed, pivot = params.pipeline.seed, params.pipeline.pivot
+    enc_cfg, llm_cfg = cfg.encoder, cfg.llm
+    split = {lang: _split(t, cfg.eval_sentences) for lang, t in texts["corpora"].items()}
+    metrics: dict[str, Any] = {"source": "tiny"}
+
+    # ---- encoder: masked LM on every language's corpus (+ the English task questions)
+    t0, c0 = time.perf_counter(), time.process_time()
+    enc_texts = [t for train, _ in split.values() for t in train]
+    if enc_cfg.math_text:
+        enc_texts += texts["questions"]
+    enc_tok = train_tokenizer(enc_texts, vocab_size=enc_cfg.vocab_size, kind="encoder",
+                              model_max_length=enc_cfg.max_positions)
+    config = tiny_encoder_config(len(enc_tok), hidden=enc_cfg.hidden, layers=enc_cfg.layers, heads=enc_cfg.heads,
+                                 max_positions=enc_cfg.max_positions)
+    with Progress("base_models:encoder", total=enc_cfg.steps) as bar:
+        mlm, history = pretrain_encoder_mlm(
+            enc_texts, enc_tok, config, steps=enc_cfg.steps, batch_size=enc_cfg.batch_size, lr=enc_cfg.lr,
+            seq_len=enc_cfg.seq_len, seed=seed, warmup_ratio=enc_cfg.warmup_ratio, num_threads=cfg.threads,
+            on_step=_progress_callback(bar, "encoder", max(1, enc_cfg.steps // 10)))
+    held = [t for _, h in split.values() for t in h]
+    metrics["encoder"] = {
+        "vocab_size": len(enc_tok),
+        "parameters": sum(p.numel() for p in mlm.parameters()),
+        "train_texts": len(enc_texts),
+        "final_loss": _tail_mean(history),
+        "mlm_accuracy": mlm_accuracy(mlm, enc_tok, held, seed=seed, num_threads=cfg.threads) if held else None,
+        "mlm_accuracy_per_lang": {lang: round(mlm_accuracy(mlm, enc_tok, h, seed=seed, num_threads=cfg.threads), 4)
+                                  for lang, (_, h) in split.items() if h},
+        "steps": enc_cfg.steps,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(time.process_time() - c0, 1),
+    }
+    base_encoder(mlm, seed=seed).save_pretrained(out / "encoder")
+    enc_tok.save_pretrained(out / "encoder")
+    write_plot(plots["encoder"], history)
+    log.info("encoder: %s", {k: v for k, v in metrics["encoder"].items() if k != "mlm_accuracy_per_lang"})
+
+    # ---- LLM: causal LM on English text (+ task problems with solutions) and copy documents
+    t0, c0 = time.perf_counter(), time.process_time()
+    en_train, en_held = split[pivot]
+    llm_texts = list(en_train) + (texts["problems"] if llm_cfg.math_text else [])
+    llm_tok = train_tokenizer(llm_texts, vocab_size=llm_cfg.vocab_size, kind="llm",
+                              model_max_length=llm_cfg.max_positions)
+    config = tiny_llm_config(len(llm_tok), hidden=llm_cfg.hidden, layers=llm_cfg.layers, heads=llm_cfg.heads,
+                             max_positions=llm_cfg.max_positions)
+    with Progress("base_models:llm", total=llm_cfg.steps) as bar:
+        llm, history = pretrain_llm_clm(
+            llm_texts, llm_tok, config, steps=llm_cfg.steps, batch_size=llm_cfg.batch_size, lr=llm_cfg.lr,
+            seq_len=llm_cfg.seq_len, seed=seed + 1, warmup_ratio=llm_cfg.warmup_ratio,
+            copy_fraction=llm_cfg.copy_fraction, copy_sources=en_train,
+            copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
+            num_threads=cfg.threads, on_step=_progress_callback(bar, "llm", max(1, llm_cfg.steps // 10)))
+    copy = (copy_accuracy(llm, llm_tok, en_held, num_threads=cfg.threads, return_details=True)
+            if en_held else {"token_accuracy": None, "exact_match": None})
+    metrics["llm"] = {
+        "vocab_size": len(llm_tok),
+        "parameters": sum(p.numel() for p in llm.parameters()),
+        "train_texts": len(llm_texts),
+        "final_loss": _tail_mean(history),
+        "copy_accuracy": copy["token_accuracy"],
+        "copy_exact_match": copy["exact_match"],
+        "steps": llm_cfg.steps,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(time.process_time() - c0, 1),
+    }
+    llm.save_pretrained(out / "llm")
+    llm_tok.save_pretrained(out / "llm")
+    write_plot(plots["llm"], history)
+    log.info("llm: %s", metrics["llm"])
+    return metrics
+
+
+def _tail_mean(history: Sequence[Mapping[str, Any]], n: int = 20) -> float:
+    """Mean loss of the last `n` steps (one step's loss is noisy)."""
+    tail = [float(h["loss"]) for h in history[-n:]]
+    return round(sum(tail) / len(tail), 5)
+
+
+def check_hub(params: Params) -> dict[str, Any]:
+    """Loads both configs and tokenizers (no weights) so that a wrong id fails here, in one line."""
+    from transformers import AutoConfig
+
+    from lingualift_core.model.loading import ModelLoadError, load_tokenizer
+
+    hub = params.base_models.hub
+    out: dict[str, Any] = {"source": "hub"}
+    for part, source, revision in (("encoder", hub.encoder, hub.encoder_revision),
+                                   ("llm", hub.llm, hub.llm_revision)):
+        kw: dict[str, Any] = {"local_files_only": hub.local_files_only}
+        if revision:
+            kw["revision"] = revision
+        try:
+            config = AutoConfig.from_pretrained(source, **kw)
+            tok = load_tokenizer(source, revision=revision, local_files_only=hub.local_files_only,
+                                 what=f"{part} tokenizer")
+        except ModelLoadError as err:
+            raise ConfigError(f"base_models.hub.{part}: {err}") from None
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"base_models.hub.{part}: cannot load the config of {source!r} "
+                              f"({str(err).splitlines()[0][:200]}); pass a local folder or allow downloads") from None
+        hidden = next((getattr(config, k) for k in ("d_model", "hidden_size")
+                       if isinstance(getattr(config, k, None), int)), None)
+        out[part] = {"id": source, "revision": revision, "model_type": config.model_type, "hidden_size": hidden,
+                     "vocab_size": len(tok), "commit": getattr(config, "_commit_hash", None)}
+    return out
+
+
+def run(params: Params, root: Path) -> dict:
+    """Builds (`tiny`) or records (`hub`) the base models in `data/models/base/`; returns the metrics."""
+    paths = Paths(root)
+    cfg = params.base_models
+    t0, c0 = time.perf_counter(), time.process_time()
+    log.info("base_models: source=%s", cfg.source)
+    plots = {part: plot_file(paths, f"base_models_{part}_loss") for part in PARTS}
+    with artifacts.atomic_dir(base_dir(paths)) as out:
+        if cfg.source == "tiny":
+            texts = read_texts(paths, params)
+            metrics = build_tiny(params, texts, out, plots)
+            doc = {part: {"source": part, "revision": None, "local": True} for part in PARTS}
+        else:
+            metrics = check_hub(params)
+            hub = cfg.hub
+            doc = {"encoder": {"source": hub.encoder, "revision": hub.encoder_revision, "local": False},
+                   "llm": {"source": hub.llm, "revision": hub.llm_revision, "local": False}}
+            for part in PARTS:  # no loss curves: keep the declared plot outputs present and empty
+                write_plot(plots[part], [])
+        metrics["seconds"] = round(time.perf_counter() - t0, 1)
+        metrics["cpu_seconds"] = round(time.process_time() - c0, 1)
+        artifacts.write_json(out / MODELS_FILE, doc)
+        write_meta(out, "base_models", params, ["pipeline", "base_models"], {"metrics": metrics, "models": doc})
+    artifacts.write_json(paths.metrics_file("base_models"), metrics)
+    log.info("base_models: done in %.0f s", metrics["seconds"])
+    return metrics

@@ -1,0 +1,472 @@
+"""Stages `stage1`, `stage2`, `mono_sft` and `layout_sft`: build a model, train it with the shared loop, save it.
+
+- `stage1` (language alignment): encoder + LLM from `data/models/base/`, a fresh alignment layer and boundary
+  vectors (layout and alignment type from params); ONLY the alignment layer and the boundaries train, on the
+  code-switched translation records `data/codeswitch/stage1.parquet`; reconstruction recall on
+  `data/codeswitch/holdout.parquet` -> `data/models/stage1/`.
+- `stage2` (task transfer): the stage-1 model; the LLM trains (fully, or LoRA with `stage2.train.lora`) on the
+  English task data `data/raw/tasks/math_sft.parquet` (the question goes through the encoder); encoder,
+  alignment and boundaries frozen -> `data/models/stage2/` (the LLM a standard Hugging Face folder inside).
+- `mono_sft`: the base LLM alone (no encoder), the stage-2 recipe, the same English data -> `data/models/mono_sft/`.
+- `layout_sft`: the `mono_sft` section's recipe on `math_sft_layout.parquet` (every word a placeholder, numbers
+  kept): the layout-only control of the evaluation -> `data/models/layout_sft/`.
+
+Which parts train is the `train_encoder / train_alignment / train_llm / lora` flags of each section's `train`
+(a `TrainConfig`), so ablations are params changes (`dvc exp run -S stage1.train.train_llm=true`).
+
+Every model folder is `LinguaLIFTModel.save_pretrained` output (+ `run_meta.json` with the trainable parameter
+names, `_COMPLETE`). Base models from local folders are copied into the folder (self-contained; the tiny LLM is
+a few MB), hub ids are referenced (`save_llm` / `save_encoder` params change that).
+
+Checkpoints go to `data/checkpoints/<stage>/` (not a DVC output). With `resume: true` a run continues from the
+newest checkpoint when the checkpoint was made from the same inputs (model files, records) and the same params;
+otherwise the old checkpoints are deleted and training starts fresh (logged). They are deleted after a
+successful save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from lingualift_core import artifacts
+from lingualift_core.config import ConfigError, Params, section_to_dict
+from lingualift_core.stages.base_models import BaseSource, base_sources, plot_file, write_plot
+from lingualift_core.stages.common import Paths, Progress, write_meta
+
+log = logging.getLogger("lingualift.train")
+
+RECORD_COLUMNS = ("instruction", "input", "output")
+IDENTITY_FILE = "inputs.json"
+# params keys that change nothing learned (a checkpoint stays valid when they change)
+_NOT_LEARNED = frozenset({"resume", "threads", "recall_per_lang", "eval_batch_size", "save_llm", "save_encoder"})
+
+
+# --------------------------------------------------------------------------------------------- paths
+def model_dir(paths: Paths, stage: str) -> Path:
+    """`data/models/<stage>/`."""
+    return paths.data / "models" / stage
+
+
+def checkpoint_dir(paths: Paths, stage: str) -> Path:
+    """`data/checkpoints/<stage>/` (git-ignored, not a DVC output)."""
+    return paths.data / "checkpoints" / stage
+
+
+# --------------------------------------------------------------------------------------------- inputs
+def read_records(path: Path, extra_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows {instruction, input, output, *extra_columns} of a Parquet file (SFT, stage-1 records, ...).
+
+    Fails in one line when the file is missing, lacks a column, or has no rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise artifacts.ArtifactError(f"{path}: artifact not found; run the stage that writes it (`dvc repro`)")
+    columns = [*RECORD_COLUMNS, *extra_columns]
+    names = pq.read_schema(path).names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise artifacts.ArtifactError(f"{path}: missing column {missing[0]!r} (need {', '.join(columns)})")
+    rows = pq.read_table(path, columns=columns).to_pylist()
+    if not rows:
+        raise artifacts.ArtifactError(f"{path}: empty training set (0 records); check the stage that writes it")
+    return rows
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Content hash of a model folder (large files: size + first and last 4 MiB), for checkpoint validity."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        if f.name in (artifacts.RUN_META, artifacts.COMPLETE_MARKER):
+            continue  # timestamps, not content
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(folder)}:{size}".encode())
+        with f.open("rb") as fh:
+            if size <= 8 << 20:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(4 << 20))
+                fh.seek(-(4 << 20), 2)
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+def file_fingerprint(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_fingerprint(src: BaseSource) -> str:
+    return folder_fingerprint(Path(src.source)) if src.local else f"{src.source}@{src.revision}"
+
+
+# --------------------------------------------------------------------------------------------- training
+class _StepReporter:
+    """`on_step` for `train`: drives a `Progress` bar (created at the first step, when the total is known)."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar: Progress | None = None
+
+    def __call__(self, step: int, total: int, metrics: Mapping[str, Any]) -> None:
+        if self.bar is None:
+            self.bar = Progress(self.desc, total=total).__enter__()
+            self.bar.done = step - 1  # a resumed run starts past zero
+        self.bar.update(step - self.bar.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _prepare_checkpoints(folder: Path, identity: Mapping[str, Any], resume: bool, stage: str) -> bool:
+    """Keeps the checkpoints in `folder` only if they were made from `identity` and resuming is on.
+
+    Returns whether training should resume from them. Every process decides from the same files; only the main
+    process deletes and writes."""
+    from accelerate import PartialState
+
+    from lingualift_core.train import latest_checkpoint
+
+    state = PartialState()
+    marker = folder / IDENTITY_FILE
+    same = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == json.loads(json.dumps(identity))
+    usable = resume and same and latest_checkpoint(folder) is not None
+    state.wait_for_everyone()  # everyone has read before anything is deleted
+    if state.is_main_process:
+        if folder.exists() and not usable:
+            reason = "resume is off" if not resume else "no complete checkpoint" if same else "inputs or params changed"
+            log.info("%s: removing old checkpoints in %s (%s)", stage, folder, reason)
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        artifacts.write_json(marker, identity)
+        if usable:
+            log.info("%s: resuming from %s", stage, latest_checkpoint(folder))
+    state.wait_for_everyone()
+    return usable
+
+
+def records_for_steps(records: list[dict[str, Any]], train_cfg: Any) -> list[dict[str, Any]]:
+    """With `max_steps` set, at most max_steps x global_batch_size records can be seen: a seeded random subset of
+    that size is drawn BEFORE tokenization (which costs seconds per 10k records), in the original order."""
+    if train_cfg.max_steps is None:
+        return records
+    need = train_cfg.max_steps * train_cfg.global_batch_size
+    if need >= len(records):
+        return records
+    keep = sorted(random.Random(train_cfg.seed).sample(range(len(records)), need))
+    log.info("%s: max_steps=%d uses %d of %d records (seeded random subset)", train_cfg.stage, train_cfg.max_steps,
+             need, len(records))
+    return [records[i] for i in keep]
+
+
+def train_model(
+    stage: str,
+    build: Callable[[], Any],
+    records: Sequence[Mapping[str, Any]],
+    train_cfg: Any,
+    *,
+    ckpt_folder: Path,
+    identity: Mapping[str, Any],
+    resume: bool,
+) -> tuple[Any, Any]:
+    """Builds the model and trains it with the shared loop (checkpoints, resume); returns (model, TrainResult)."""
+    from accelerate import PartialState
+
+    from lingualift_core.train import ConfigMismatchError, train
+
+    kind = PartialState().distributed_type.name
+    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM"):
+        # the loop saves and checkpoints full (unsharded) parameters: a sharded launch would save one shard
+        raise ConfigError(f"{stage}: accelerate launch with {kind} is not supported (the training loop needs full "
+                          "parameters on every process); use configs/accelerate/ddp.yaml (for a 7B LLM in stage 2: "
+                          "stage2.train.lora=true)")
+    resume_now = _prepare_checkpoints(ckpt_folder, identity, resume, stage) if train_cfg.checkpoint_every else False
+    kwargs = {"checkpoint_dir": ckpt_folder if train_cfg.checkpoint_every else None}
+    reporter = _StepReporter(stage)
+    model = build()
+    try:
+        try:
+            result = train(model, records, train_cfg, resume="latest" if resume_now else None, on_step=reporter,
+                           **kwargs)
+        except ConfigMismatchError as err:  # e.g. a checkpoint of another library version: start over
+            log.warning("%s: %s; training from scratch", stage, err)
+            _prepare_checkpoints(ckpt_folder, identity, resume=False, stage=stage)
+            reporter.close()
+            reporter = _StepReporter(stage)
+            model = build()
+            result = train(model, records, train_cfg, resume=None, on_step=reporter, **kwargs)
+    finally:
+        reporter.close()
+    return model, result
+
+
+def train_metrics(result: Any, seconds: float, cpu_seconds: float) -> dict[str, Any]:
+    """The metrics every training stage reports (keys are stable)."""
+    tail = [h["loss"] for h in result.history[-10:]]
+    return {
+        "final_loss": round(result.final_loss, 5) if result.final_loss is not None else None,
+        "final_loss_avg10": round(sum(tail) / len(tail), 5) if tail else None,
+        "first_loss": round(result.history[0]["loss"], 5) if result.history else None,
+        "steps": result.steps,
+        "epochs": round(result.steps / result.steps_per_epoch, 3),
+        "trainable_parameters": result.num_trainable_parameters,
+        "tokens_per_s": round(result.tokens_per_s, 1),
+        "padding_waste": round(result.padding_waste, 4),
+        "truncated_records": result.truncated_records,
+        "resumed_from_step": result.resumed_from_step,
+        "train_seconds": round(result.train_time_s, 1),
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 1),  # all threads; on a shared machine a steadier cost than wall time
+    }
+
+
+def save_model(
+    model: Any, folder: Path, params: Params, stage: str, sections: Sequence[str], result: Any,
+    metrics: Mapping[str, Any], *, save_llm: bool | str = "auto", save_encoder: bool | str = "auto",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """`save_pretrained` into `folder` atomically, with run_meta.json (trainable names, base revisions)."""
+    cfg = model.config
+    meta = {
+        "metrics": dict(metrics),
+        "trainable_parameters": result.trainable_parameters,
+        "train_config": result.config,
+        "base_models": {"encoder": cfg.encoder_source, "encoder_revision": cfg.encoder_revision,
+                        "llm": cfg.llm_source, "llm_revision": cfg.llm_revision},
+        **(dict(extra) if extra else {}),
+    }
+    with artifacts.atomic_dir(folder) as out:
+        model.save_pretrained(out, save_llm=save_llm, save_encoder=save_encoder)
+        write_meta(out, stage, params, sections, meta)
+
+
+_SAVE_FLAGS: dict[str, bool | str] = {"auto": "auto", "copy": True, "reference": False}
+
+
+def _is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def _section_identity(section: Any) -> dict[str, Any]:
+    """The params of a section that shape the trained model (bookkeeping keys dropped)."""
+    from lingualift_core.train.config import RESUME_IGNORED_KEYS
+
+    d = {k: v for k, v in section_to_dict(section).items() if k not in _NOT_LEARNED}
+    d["train"] = {k: v for k, v in d["train"].items() if k not in RESUME_IGNORED_KEYS}
+    return d
+
+
+def _finish(stage: str, paths: Paths, result: Any, metrics: Mapping[str, Any], ckpt_folder: Path) -> None:
+    write_plot(plot_file(paths, f"{stage}_loss"), result.history)
+    artifacts.write_json(paths.metrics_file(stage), dict(metrics))
+    if ckpt_folder.exists():
+        shutil.rmtree(ckpt_folder)  # the saved model supersedes them
+    log.info("%s: %s", stage, {k: v for k, v in metrics.items() if not isinstance(v, dict)})
+
+
+# --------------------------------------------------------------------------------------------- stage 1
+def _load_base(stage: str, src: Mapping[str, BaseSource], params: Params):
+    """Both base models as a stage-1 LinguaLIFT model (alignment + boundaries fresh, from params)."""
+    from lingualift_core.model import LinguaLIFTModel, ModelLoadError
+
+    cfg = params.stage1
+    try:
+        model = LinguaLIFTModel.from_base(
+            llm=src["llm"].source, encoder=src["encoder"].source, llm_revision=src["llm"].revision,
+            encoder_revision=src["encoder"].revision, layout=cfg.layout, alignment=cfg.alignment,
+            template=cfg.template, boundary_init_std=cfg.boundary_init_std, seed=params.pipeline.seed,
+            local_files_only=params.base_models.hub.local_files_only,
+        )
+    except ModelLoadError as err:
+        raise ConfigError(f"{stage}: {err}") from None
+    except ValueError as err:  # dimension checks of the model
+        raise ConfigError(f"{stage}: {str(err).splitlines()[0]}") from None
+    limit = getattr(model.encoder.config, "max_position_embeddings", None)
+    wanted = cfg.max_encoder_tokens or limit or 512
+    if limit is not None and wanted > limit:
+        raise ConfigError(f"stage1.max_encoder_tokens: got {wanted}, the encoder has only {limit} positions; "
+                          f"use at most {limit}")
+    model.config = replace(model.config, max_encoder_tokens=int(wanted))
+    if cfg.init_start_token or cfg.init_end_token:
+        try:
+            model.init_boundaries_from_tokens(cfg.init_start_token, cfg.init_end_token)
+        except ValueError as err:
+            raise ConfigError(f"stage1.init_start_token / init_end_token: {err}; use null for the random "
+                              "embedding-scale init") from None
+    return model
+
+
+def holdout_recall(model: Any, path: Path, per_lang: int, batch_size: int) -> dict[str, Any]:
+    """Reconstruction recall on the first `per_lang` held-out records of each language (micro, per language)."""
+    from lingualift_core.train import reconstruction_recall
+
+    rows = read_records(path, extra_columns=("lang",))
+    by_lang: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        group = by_lang.setdefault(r["lang"], [])
+        if len(group) < per_lang:
+            group.append(r)
+    out: dict[str, Any] = {"per_lang": {}, "examples": {}}
+    matched = total = 0
+    for lang in sorted(by_lang):
+        res = reconstruction_recall(model, by_lang[lang], batch_size=batch_size, n_examples=2)
+        out["per_lang"][lang] = round(res["token_recall"], 4)
+        out["examples"][lang] = res["examples"]
+        n_ref = sum(len(_words(r["output"])) for r in by_lang[lang])
+        matched += res["token_recall"] * n_ref
+        total += n_ref
+    out["token_recall"] = round(matched / total, 4) if total else None
+    out["n_records"] = sum(len(v) for v in by_lang.values())
+    return out
+
+
+def _words(text: str) -> list[str]:
+    from lingualift_core.train.evaluation import bag_of_tokens
+
+    return list(bag_of_tokens(text).elements())
+
+
+def run_stage1(params: Params, root: Path) -> dict:
+    """Stage 1: trains the alignment layer + boundaries on the code-switched records; returns the metrics."""
+    paths, cfg, stage = Paths(root), params.stage1, "stage1"
+    t0, c0 = time.perf_counter(), time.process_time()
+    src = base_sources(paths)
+    records = read_records(paths.stage1_records)
+    ckpt = checkpoint_dir(paths, stage)
+    identity = {"stage": stage, "params": _section_identity(cfg), "seed": params.pipeline.seed,
+                "base": {part: source_fingerprint(s) for part, s in src.items()},
+                "records": file_fingerprint(paths.stage1_records)}
+    log.info("%s: %d records, layout=%s, alignment=%s", stage, len(records), cfg.layout, cfg.alignment)
+    with _threads(cfg.threads):
+        used = records_for_steps(records, cfg.train)
+        model, result = train_model(stage, lambda: _load_base(stage, src, params), used, cfg.train,
+                                    ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
+        if not _is_main_process():
+            return {}
+        metrics = {"records": len(records), "records_used": len(used), **train_metrics(result, 0.0, 0.0)}
+        recall = None
+        if cfg.recall_per_lang:
+            t1 = time.perf_counter()
+            recall = holdout_recall(model, paths.stage1_holdout, cfg.recall_per_lang, cfg.eval_batch_size)
+            metrics["reconstruction_recall"] = recall["token_recall"]
+            metrics["reconstruction_recall_per_lang"] = recall["per_lang"]
+            metrics["recall_records"] = recall["n_records"]
+            metrics["recall_seconds"] = round(time.perf_counter() - t1, 1)
+        metrics["seconds"] = round(time.perf_counter() - t0, 1)
+        metrics["cpu_seconds"] = round(time.process_time() - c0, 1)
+        save_model(model, model_dir(paths, stage), params, stage, ["pipeline", "base_models", "stage1"], result,
+                   metrics, save_llm=_SAVE_FLAGS[cfg.save_llm],
+                   extra={"recall_examples": recall["examples"] if recall else None})
+    _finish(stage, paths, result, metrics, ckpt)
+    return metrics
+
+
+# --------------------------------------------------------------------------------------------- stage 2
+def _load_stage1(paths: Paths, params: Params):
+    from lingualift_core.model import LinguaLIFTModel, ModelLoadError
+
+    folder = artifacts.require_complete(model_dir(paths, "stage1"))
+    try:
+        return LinguaLIFTModel.from_pretrained(folder, local_files_only=params.base_models.hub.local_files_only)
+    except ModelLoadError as err:
+        raise ConfigError(f"stage2: {err}") from None
+    except ValueError as err:  # e.g. the referenced LLM no longer matches the alignment layer's width
+        raise ConfigError(f"stage2: {str(err).splitlines()[0]}") from None
+
+
+def run_stage2(params: Params, root: Path) -> dict:
+    """Stage 2: trains the LLM of the stage-1 model on the English task data; returns the metrics."""
+    paths, cfg, stage = Paths(root), params.stage2, "stage2"
+    t0, c0 = time.perf_counter(), time.process_time()
+    records = read_records(paths.math_sft)
+    ckpt = checkpoint_dir(paths, stage)
+    identity = {"stage": stage, "params": _section_identity(cfg),
+                "stage1": folder_fingerprint(artifacts.require_complete(model_dir(paths, "stage1"))),
+                "records": file_fingerprint(paths.math_sft)}
+    log.info("%s: %d records, llm=%s", stage, len(records), "lora" if cfg.train.lora else cfg.train.train_llm)
+    with _threads(cfg.threads):
+        used = records_for_steps(records, cfg.train)
+        model, result = train_model(stage, lambda: _load_stage1(paths, params), used, cfg.train,
+                                    ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
+        if not _is_main_process():
+            return {}
+        metrics = {"records": len(records), "records_used": len(used),
+                   **train_metrics(result, time.perf_counter() - t0, time.process_time() - c0)}
+        save_model(model, model_dir(paths, stage), params, stage, ["pipeline", "base_models", "stage2"], result,
+                   metrics, save_llm=True, save_encoder=_SAVE_FLAGS[cfg.save_encoder])
+    _finish(stage, paths, result, metrics, ckpt)
+    return metrics
+
+
+# --------------------------------------------------------------------------------------------- mono-SFT
+def _load_llm_only(stage: str, src: BaseSource, params: Params):
+    from lingualift_core.model import LinguaLIFTModel, ModelLoadError
+
+    try:
+        return LinguaLIFTModel.from_base(llm=src.source, llm_revision=src.revision, template=params.mono_sft.template,
+                                         seed=params.pipeline.seed,
+                                         local_files_only=params.base_models.hub.local_files_only)
+    except ModelLoadError as err:
+        raise ConfigError(f"{stage}: {err}") from None
+
+
+def _run_llm_sft(params: Params, root: Path, stage: str, data: Path) -> dict:
+    paths, cfg = Paths(root), params.mono_sft
+    t0, c0 = time.perf_counter(), time.process_time()
+    src = base_sources(paths)["llm"]
+    records = read_records(data)
+    train_cfg = replace(cfg.train, stage=stage)
+    ckpt = checkpoint_dir(paths, stage)
+    identity = {"stage": stage, "params": _section_identity(cfg), "llm": source_fingerprint(src),
+                "records": file_fingerprint(data)}
+    log.info("%s: %d records from %s", stage, len(records), data.name)
+    with _threads(cfg.threads):
+        used = records_for_steps(records, train_cfg)
+        model, result = train_model(stage, lambda: _load_llm_only(stage, src, params), used, train_cfg,
+                                    ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
+        if not _is_main_process():
+            return {}
+        metrics = {"records": len(records), "records_used": len(used),
+                   **train_metrics(result, time.perf_counter() - t0, time.process_time() - c0)}
+        save_model(model, model_dir(paths, stage), params, stage, ["pipeline", "base_models", "mono_sft"], result,
+                   metrics, save_llm=True)
+    _finish(stage, paths, result, metrics, ckpt)
+    return metrics
+
+
+def run_mono_sft(params: Params, root: Path) -> dict:
+    """The English-only baseline: the base LLM fine-tuned on the English task data; returns the metrics."""
+    return _run_llm_sft(params, root, "mono_sft", Paths(root).math_sft)
+
+
+def run_layout_sft(params: Params, root: Path) -> dict:
+    """The layout-only control: the mono-SFT recipe on the placeholder-word task data; returns the metrics."""
+    return _run_llm_sft(params, root, "layout_sft", Paths(root).math_sft_layout)

@@ -1,0 +1,292 @@
+"""Stages base_models, stage1, stage2, mono_sft, layout_sft at toy sizes in a temporary repository root."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from safetensors.torch import load_file
+
+from lingualift_core import artifacts
+from lingualift_core.artifacts import CORPUS, SFT, ArtifactSchema
+from lingualift_core.config import ConfigError, parse_params
+from lingualift_core.stages import base_models, train_stages
+from lingualift_core.stages.common import Paths
+
+RECORDS = ArtifactSchema("stage1_records", 1, pa.schema(
+    [("id", pa.string()), ("lang", pa.string()), ("instruction", pa.string()), ("input", pa.string()),
+     ("output", pa.string())]))
+
+SUBJ = ["the cat", "a dog", "my sister", "the farmer", "our teacher"]
+VERB = ["sees", "likes", "buys", "carries", "finds"]
+OBJ = ["the apple", "a red ball", "the house", "a book", "some bread"]
+TOY = {w: "".join(chr(0x03B1 + (7 * i + 3 * j) % 24) for j in range(2 + i % 3))
+       for i, w in enumerate(sorted({x for p in SUBJ + VERB + OBJ for x in p.split()}))}
+
+PARAMS = {
+    "pipeline": {"seed": 7, "languages": ["en", "qaa"], "targets": ["qaa"]},
+    "base_models": {"source": "tiny", "tiny": {
+        "threads": 1, "eval_sentences": 4,
+        "encoder": {"vocab_size": 200, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 64, "steps": 4,
+                    "batch_size": 8, "seq_len": 32},
+        "llm": {"vocab_size": 150, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 256, "steps": 4,
+                "batch_size": 4, "seq_len": 64}}},
+    "stage1": {"threads": 1, "recall_per_lang": 2, "eval_batch_size": 4,
+               "train": {"global_batch_size": 8, "micro_batch_size": 4, "max_steps": 3, "learning_rate": 1e-2,
+                         "max_length": 128, "checkpoint_every": 1, "log_every": 1}},
+    "stage2": {"threads": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "epochs": 1,
+                                       "learning_rate": 1e-3, "max_length": 160, "checkpoint_every": 0}},
+    "mono_sft": {"threads": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "max_steps": 2,
+                                         "learning_rate": 1e-3, "max_length": 160, "checkpoint_every": 0}},
+}
+
+
+def english(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [f"{rng.choice(SUBJ)} {rng.choice(VERB)} {rng.choice(OBJ)}.".capitalize() for _ in range(n)]
+
+
+def toy(sentence: str) -> str:
+    return " ".join(TOY.get(w, w) for w in sentence.rstrip(".").lower().split()) + "."
+
+
+def write_inputs(root: Path) -> None:
+    """Corpora, task data and stage-1 records, as the upstream stages write them."""
+    paths = Paths(root)
+    en = english(60, seed=1)
+    artifacts.write_rows(paths.corpus("en"), [{"id": f"en-{i}", "lang": "en", "text": t} for i, t in enumerate(en)],
+                         CORPUS)
+    artifacts.write_rows(paths.corpus("qaa"), [{"id": f"qaa-{i}", "lang": "qaa", "text": toy(t)}
+                                                for i, t in enumerate(english(60, seed=2))], CORPUS)
+    rng = random.Random(3)
+    sft = []
+    for i in range(16):
+        a, b = rng.randint(2, 9), rng.randint(2, 9)
+        sft.append({"id": f"m{i}", "instruction": "Solve step by step.",
+                    "input": f"Tom has {a} apples and buys {b} more. How many apples?",
+                    "output": f"{a} + {b} = {a + b}. The answer is {a + b}.", "answer": float(a + b)})
+    artifacts.write_rows(paths.math_sft, sft, SFT)
+    layout = [{**r, "input": " ".join(w if w.isdigit() else "<w>" for w in r["input"].split())} for r in sft]
+    artifacts.write_rows(paths.math_sft_layout, layout, SFT)
+    records = [{"id": f"s{i}", "lang": "qaa", "instruction": "Translate this Velari sentence to English.",
+                "input": toy(t), "output": t} for i, t in enumerate(en)]
+    artifacts.write_rows(paths.stage1_records, records[:48], RECORDS)
+    artifacts.write_rows(paths.stage1_holdout, records[48:], RECORDS)
+
+
+def run_all(root: Path, params) -> dict:
+    return {
+        "base_models": base_models.run(params, root),
+        "stage1": train_stages.run_stage1(params, root),
+        "stage2": train_stages.run_stage2(params, root),
+        "mono_sft": train_stages.run_mono_sft(params, root),
+        "layout_sft": train_stages.run_layout_sft(params, root),
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    write_inputs(root)
+    params = parse_params(PARAMS)
+    return root, params, run_all(root, params)
+
+
+def tensors(folder: Path) -> dict:
+    out = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        out.update(load_file(str(f)))
+    return out
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+def test_outputs_exist_and_load(built):
+    from lingualift_core.model import LinguaLIFTModel, load_encoder, load_llm
+
+    root, _, _ = built
+    models = root / "data" / "models"
+    for folder in ("base", "stage1", "stage2", "mono_sft", "layout_sft"):
+        artifacts.require_complete(models / folder)
+        assert (models / folder / "run_meta.json").is_file()
+    assert load_encoder(str(models / "base" / "encoder")).config.hidden_size == 16
+    assert load_llm(str(models / "base" / "llm")).config.hidden_size == 16
+    assert json.loads((models / "base" / "models.json").read_text())["llm"] == {
+        "source": "llm", "revision": None, "local": True}
+    s2 = LinguaLIFTModel.from_pretrained(models / "stage2")
+    assert s2.has_encoder and s2.config.max_encoder_tokens == 64  # the encoder's positions
+    assert not LinguaLIFTModel.from_pretrained(models / "mono_sft").has_encoder
+    out = s2.generate([{"instruction": "Solve step by step.", "input": "Tom has 2 apples."}], max_new_tokens=3)
+    assert len(out) == 1 and isinstance(out[0], str)
+
+
+def test_metrics_and_plots(built):
+    root, _, results = built
+    paths = Paths(root)
+    bm = json.loads(paths.metrics_file("base_models").read_text())
+    assert bm["source"] == "tiny" and bm["seconds"] > 0
+    for key in ("mlm_accuracy", "final_loss", "seconds", "parameters"):
+        assert key in bm["encoder"]
+    for key in ("copy_accuracy", "copy_exact_match", "final_loss", "seconds"):
+        assert key in bm["llm"]
+    assert 0.0 <= bm["encoder"]["mlm_accuracy"] <= 1.0 and 0.0 <= bm["llm"]["copy_accuracy"] <= 1.0
+    s1 = json.loads(paths.metrics_file("stage1").read_text())
+    for key in ("final_loss", "reconstruction_recall", "reconstruction_recall_per_lang", "steps", "tokens_per_s",
+                "padding_waste", "seconds"):
+        assert key in s1, key
+    assert s1["steps"] == 3 and s1["recall_records"] == 2 and 0 <= s1["reconstruction_recall"] <= 1
+    assert s1["records"] == 48 and s1["records_used"] == 24  # max_steps x global batch, drawn before tokenizing
+    assert s1 == results["stage1"]
+    for stage in ("stage2", "mono_sft", "layout_sft"):
+        m = json.loads(paths.metrics_file(stage).read_text())
+        assert {"final_loss", "steps", "tokens_per_s", "padding_waste", "seconds", "records"} <= set(m)
+    assert json.loads(paths.metrics_file("stage2").read_text())["steps"] == 2  # 16 records / batch 8, 1 epoch
+    plot = json.loads((root / "data" / "plots" / "stage1_loss.json").read_text())
+    assert [r["step"] for r in plot] == [1, 2, 3] and set(plot[0]) == {"step", "loss", "lr"}
+    for name in ("base_models_encoder_loss", "base_models_llm_loss", "stage2_loss", "mono_sft_loss",
+                 "layout_sft_loss"):
+        assert json.loads((root / "data" / "plots" / f"{name}.json").read_text())
+    assert not (root / "data" / "checkpoints" / "stage1").exists()  # removed once the model is saved
+
+
+def test_stage1_trains_only_alignment(built):
+    root, _, _ = built
+    models = root / "data" / "models"
+    meta = json.loads((models / "stage1" / "run_meta.json").read_text())
+    names = meta["trainable_parameters"]
+    assert names and all(n.startswith("alignment.") or n in ("enc_start", "enc_end") for n in names)
+    assert {"enc_start", "enc_end"} <= set(names)
+    # the frozen parts are bit-identical to the base models
+    assert same(tensors(models / "base" / "llm"), tensors(models / "stage1" / "llm"))
+    assert same(tensors(models / "base" / "encoder"), tensors(models / "stage1" / "encoder"))
+
+
+def test_stage1_alignment_moved_from_init(built):
+    root, params, _ = built
+    src = base_models.base_sources(Paths(root))
+    init = train_stages._load_base("stage1", src, params)
+    trained = tensors(root / "data" / "models" / "stage1")
+    assert not bool((init.alignment.net[0].weight == trained["alignment.net.0.weight"]).all())
+    # <enc_end> starts from the LLM's <sep> embedding (params: init_end_token)
+    emb = init.llm.get_input_embeddings().weight
+    assert bool((init.enc_end == emb[init.llm_tokenizer.convert_tokens_to_ids("<sep>")]).all())
+
+
+def test_stage2_freezes_encoder_and_alignment(built):
+    root, _, _ = built
+    models = root / "data" / "models"
+    names = json.loads((models / "stage2" / "run_meta.json").read_text())["trainable_parameters"]
+    assert names and all(n.startswith("llm.") for n in names)
+    assert same(tensors(models / "stage1" / "encoder"), tensors(models / "stage2" / "encoder"))
+    assert same(tensors(models / "stage1"), tensors(models / "stage2"))  # alignment.safetensors
+    assert not same(tensors(models / "stage1" / "llm"), tensors(models / "stage2" / "llm"))
+    assert not same(tensors(models / "base" / "llm"), tensors(models / "mono_sft" / "llm"))
+    assert not same(tensors(models / "mono_sft" / "llm"), tensors(models / "layout_sft" / "llm"))
+
+
+def _copy_root(built, tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(built[0] / "data", root / "data",
+                    ignore=shutil.ignore_patterns("stage1", "stage2", "mono_sft", "layout_sft"))
+    shutil.copy(built[0] / "data" / "codeswitch" / "stage1.parquet", root / "data" / "codeswitch")
+    return root
+
+
+def test_resume_after_crash(built, tmp_path, monkeypatch):
+    root = _copy_root(built, tmp_path)
+    params = parse_params(PARAMS)
+    real = train_stages._StepReporter.__call__
+
+    def crash(self, step, total, metrics):
+        real(self, step, total, metrics)
+        if step == 3:  # on_step runs before the step's checkpoint: steps 1 and 2 are saved
+            raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(train_stages._StepReporter, "__call__", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train_stages.run_stage1(params, root)
+    ckpt = root / "data" / "checkpoints" / "stage1"
+    assert sorted(p.name for p in ckpt.glob("step-*")) == ["step-00000001", "step-00000002"]
+    monkeypatch.setattr(train_stages._StepReporter, "__call__", real)
+    metrics = train_stages.run_stage1(params, root)
+    assert metrics["resumed_from_step"] == 2 and metrics["steps"] == 3
+    # same result as the uninterrupted run
+    assert same(tensors(root / "data" / "models" / "stage1"), tensors(built[0] / "data" / "models" / "stage1"))
+
+
+def test_changed_params_discard_checkpoints(built, tmp_path):
+    root = _copy_root(built, tmp_path)
+    ckpt = root / "data" / "checkpoints" / "stage1"
+    train_stages._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
+    (ckpt / "step-00000001").mkdir()
+    (ckpt / "step-00000001" / ".complete").write_text("ok\n")
+    assert train_stages._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
+    assert not train_stages._prepare_checkpoints(ckpt, {"a": 2}, resume=True, stage="stage1")
+    assert not (ckpt / "step-00000001").exists()
+
+
+def test_empty_training_set_fails_clearly(built, tmp_path):
+    root = _copy_root(built, tmp_path)
+    artifacts.write_rows(Paths(root).stage1_records, [], RECORDS)
+    with pytest.raises(ValueError, match="empty training set") as err:
+        train_stages.run_stage1(parse_params(PARAMS), root)
+    assert "\n" not in str(err.value) and "stage1.parquet" in str(err.value)
+
+
+def test_config_errors_are_one_line():
+    bad = {"base_models": {"tiny": {"llm": {"hidden": 30, "heads": 4}}}}
+    with pytest.raises(ConfigError, match=r"base_models\.tiny\.llm") as err:
+        parse_params(bad)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"stage2\.train.*lora=True needs train_llm=True") as err:
+        parse_params({"stage2": {"train": {"train_llm": False, "train_alignment": True, "lora": True}}})
+    assert "\n" not in str(err.value)
+
+
+def test_hidden_size_mismatch_is_one_line(built, tmp_path):
+    """A stage-1 model that refers to its LLM, whose base folder is later replaced by a wider LLM."""
+    from lingualift_core.model.testing import random_llama
+
+    root = _copy_root(built, tmp_path)
+    data = {**PARAMS, "stage1": {**PARAMS["stage1"], "save_llm": "reference", "recall_per_lang": 0,
+                                 "train": {**PARAMS["stage1"]["train"], "max_steps": 1}}}
+    params = parse_params(data)
+    train_stages.run_stage1(params, root)
+    llm_dir = root / "data" / "models" / "base" / "llm"
+    assert not (root / "data" / "models" / "stage1" / "llm").exists()  # referenced, not copied
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(llm_dir))
+    wide = random_llama(len(tok), hidden_size=24, num_layers=1, num_heads=2, num_kv_heads=2)
+    shutil.rmtree(llm_dir)
+    wide.save_pretrained(llm_dir)
+    tok.save_pretrained(llm_dir)
+    with pytest.raises(ConfigError, match="hidden size 16.*width 24") as err:
+        train_stages.run_stage2(params, root)
+    assert "\n" not in str(err.value)
+
+
+def test_hub_source_records_ids(built, tmp_path):
+    """`hub` mode with local snapshot folders: nothing is copied, later stages load by the recorded source."""
+    root = _copy_root(built, tmp_path)
+    snap = tmp_path / "snapshots"
+    shutil.copytree(root / "data" / "models" / "base", snap)
+    data = {**PARAMS, "base_models": {"source": "hub", "hub": {
+        "encoder": str(snap / "encoder"), "llm": str(snap / "llm"), "local_files_only": True}}}
+    params = parse_params(data)
+    metrics = base_models.run(params, root)
+    assert metrics["llm"]["hidden_size"] == 16 and metrics["encoder"]["model_type"] == "bert"
+    assert not (root / "data" / "models" / "base" / "llm").exists()
+    src = base_models.base_sources(Paths(root))
+    assert src["llm"].source == str(snap / "llm") and not src["llm"].local
+    missing = {**PARAMS, "base_models": {"source": "hub", "hub": {"llm": str(tmp_path / "nope"),
+                                                                  "encoder": str(snap / "encoder")}}}
+    with pytest.raises(ConfigError, match=r"base_models\.hub\.llm") as err:
+        base_models.run(parse_params(missing), root)
+    assert "\n" not in str(err.value)
