@@ -12,7 +12,13 @@ Everything is generated from seeds by a small grammar (no downloads), fast enoug
   morphology). The SAME frame can be rendered in any language: that is where the translated test sets,
   the Tatoeba-like pairs and the gold lexicons come from.
 - Monolingual corpora are sampled per language with their own seed from one frame distribution
-  (comparable, never parallel); sizes follow the resource level (arguments; ``DEFAULT_SIZES``).
+  (comparable, never parallel); sizes follow the resource level (arguments; ``DEFAULT_SIZES``). That
+  distribution has the structure that makes unsupervised lexicon induction work on real comparable
+  corpora: Zipfian lemma frequencies within each class (``zipf``) and topics (``topics.py``): a corpus is
+  a sequence of short documents, each on a topic that is a point of a latent semantic map shared by all
+  languages, and words near the topic are drawn more often, so every word has its own neighbourhood.
+  Measured (fastText dim 100, 20 epochs, ``lexicon.induce(method="robust")``): en->qaa and en->qab
+  P@1 (CSLS) about 0.53 at the default sizes (0.15 and 0.03 without this structure).
 - Numbers stay Arabic digits in every language; person names are shared and stay in Latin letters (like
   named entities in real text; the lexicon pipeline drops them like real names).
 - Math word problems (``problems.py``): 1-3 steps with +, -, *, chain-of-thought solutions ending
@@ -27,7 +33,7 @@ What a caller passes: a world ``seed`` (lexicons, i.e. the languages themselves)
 
 Typical use::
 
-    world = build_world(seed=0)                   # all six toy languages
+    world = build_world(seed=0)                   # all six toy languages (corpus structure: see build_world)
     en = world.english_sentences(20_000, seed=0)
     qab = world.sentences("qab", world.corpus_size("qab"), seed=0)
     sft = world.math_sft_records(4_000, seed=0)  # instruction / input / output / answer
@@ -39,6 +45,7 @@ Typical use::
 from .layout import layout_floor, layout_only, layout_report
 from .problems import MATH_INSTRUCTION, MathProblem, Question, Statement, solve
 from .specs import TOY_CODES, TOY_LANGUAGES, ToyLanguageSpec, toy_spec
+from .topics import Topics
 from .world import DEFAULT_SIZES, World, build_world, derive_seed
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "TOY_CODES",
     "TOY_LANGUAGES",
     "ToyLanguageSpec",
+    "Topics",
     "World",
     "build_world",
     "derive_seed",

@@ -1,16 +1,28 @@
 """Random frames for the monolingual corpora: one frame distribution shared by every language.
 
-Selection restrictions (who eats what, which adjective goes with which noun, tense-consistent time adverbs)
-give the corpora the co-occurrence structure that makes monolingual word embeddings of different languages
-alignable. Lemmas are drawn with Zipf-like weights (earlier in the lexicon lists = more frequent).
+Three things give the corpora the distributional structure that makes monolingual word embeddings of
+different languages alignable (as in real comparable corpora):
+
+- selection restrictions: who eats what, which adjective goes with which noun, tense-consistent time
+  adverbs;
+- Zipfian lemma frequencies within each class: weight ``1 / (rank + 1) ** zipf`` with the rank of the lemma
+  in its lexicon list (``english.py``; earlier = more frequent), so words of one class differ in frequency
+  the same way in every language;
+- topics (``topics.py``): a corpus is a sequence of short documents, each on one topic (a point of a latent
+  semantic map), and in a document a slot (noun, verb, adjective, adverb, person name) is filled with
+  probability ``share`` by a candidate weighted by its affinity to the topic, so that words get distinct
+  neighbourhoods ("red" and "blue" no longer share all their contexts).
+
+:class:`FrameSampler` draws frames with one fixed set of weights (one topic); :class:`CorpusSampler` draws
+documents, one topic each, and keeps one ``FrameSampler`` per topic.
 """
 
 from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from .english import (
@@ -23,10 +35,12 @@ from .english import (
     NOUNS,
     VERBS,
     GENDER,
+    Verb,
 )
 from .frames import NP, PP, Clause, Compare, Frame, HowMany, Sentence, agreement
+from .topics import Topics
 
-__all__ = ["FrameSampler", "Weighted"]
+__all__ = ["CorpusSampler", "FrameSampler", "Weighted", "rank_weight"]
 
 T = TypeVar("T")
 
@@ -51,8 +65,9 @@ class Weighted(Generic[T]):
         return self.items[bisect.bisect_right(self.cum, rng.random() * self.total)]
 
 
-def _zipf_nouns(nouns: Sequence[str], zipf: float = 0.6) -> Weighted[str]:
-    return Weighted(list(nouns), [1.0 / (NOUNS[n].rank + 2) ** zipf for n in nouns])
+def rank_weight(rank: int, zipf: float) -> float:
+    """Zipf weight of the lemma at 0-based frequency ``rank`` of its class: ``1 / (rank + 1) ** zipf``."""
+    return 1.0 / (rank + 1) ** zipf
 
 
 _PRONOUN_SUBJ = Weighted(["i", "you", "he", "she", "we", "they"], [3, 2, 3, 3, 2, 2])
@@ -86,19 +101,35 @@ def _cls(cls: str) -> list[str]:
 
 
 class FrameSampler:
-    """Draws frames (sentences and how-many questions) from the world's frame distribution."""
+    """Draws frames (sentences and how-many questions) from the world's frame distribution.
 
-    def __init__(self) -> None:
-        self.person = _zipf_nouns(_cls("person"))
-        self.animal = _zipf_nouns(_cls("animal"))
-        self.place = _zipf_nouns(_cls("place"))
-        self.count_have = _zipf_nouns(
+    Every slot draws from a list of candidates (the lemmas the selection restrictions allow) with Zipf
+    weights ``rank_weight(rank, zipf)``. With a topic (``affinity``: concept key -> weight >= 0, keys like
+    ``"N:apple"`` or ``"NAME:Anna"`` for person names), the draw is a mixture: with probability
+    ``topic_share`` with weights Zipf x affinity, else with the Zipf weights; a slot whose candidates all
+    have affinity 0 (function words) ignores the topic.
+    """
+
+    def __init__(self, zipf: float = 1.0, affinity: Callable[[str], float] | None = None,
+                 topic_share: float = 0.0) -> None:
+        if zipf < 0:
+            raise ValueError(f"zipf exponent must be >= 0, got {zipf}")
+        if not 0.0 <= topic_share <= 1.0:
+            raise ValueError(f"topic_share must be in [0, 1], got {topic_share}")
+        self.zipf = zipf
+        self._affinity = affinity
+        self.topic_share = topic_share if affinity is not None else 0.0
+        self._noun_lists: dict[tuple[str, ...], Weighted[str]] = {}
+        self.person = self.nouns(_cls("person"))
+        self.animal = self.nouns(_cls("animal"))
+        self.place = self.nouns(_cls("place"))
+        self.count_have = self.nouns(
             _cls("animal") + [n for n in _cls("thing") if n != "piece"] + _cls("vehicle")
             + ["brother", "sister", "friend", "apple", "egg", "banana", "orange", "pear", "cookie", "cake"]
         )
-        self.items = _zipf_nouns(["apple", "pear", "orange", "egg", "cookie", "book", "pencil", "coin", "card",
+        self.items = self.nouns(["apple", "pear", "orange", "egg", "cookie", "book", "pencil", "coin", "card",
                                   "marble", "sticker", "stamp", "shell", "flower", "toy", "ball", "pen", "cup"])
-        self.subj_things = _zipf_nouns(
+        self.subj_things = self.nouns(
             _cls("thing") + _cls("food") + _cls("drink") + _cls("vehicle") + _cls("place") + _cls("abstract")
         )
         self.adjs_of: dict[str, Weighted[str]] = {}
@@ -107,17 +138,28 @@ class FrameSampler:
             for noun in adj.nouns:
                 by_noun.setdefault(noun, []).append(adj.lemma)
         for noun, adjs in by_noun.items():
-            self.adjs_of[noun] = Weighted(adjs, [1.0 / (ADJECTIVES[a].rank + 3) ** 0.5 for a in adjs])
+            self.adjs_of[noun] = Weighted(adjs, self._weights(["A:" + a for a in adjs],
+                                                              [ADJECTIVES[a].rank for a in adjs]))
         verbs = list(VERBS.values())
-        vw = [1.0 / (v.rank + 3) ** 0.5 for v in verbs]
-        self.v_trans = Weighted([v for v in verbs if v.objects and v.lemma != "have"],
-                                [w for v, w in zip(verbs, vw) if v.objects and v.lemma != "have"])
-        self.v_intr = Weighted([v for v in verbs if v.intransitive], [w for v, w in zip(verbs, vw) if v.intransitive])
-        self.v_motion = Weighted([v for v in verbs if v.motion], [w for v, w in zip(verbs, vw) if v.motion])
-        self.v_give = Weighted([v for v in verbs if v.recipients], [w for v, w in zip(verbs, vw) if v.recipients])
-        self.objects_of = {v.lemma: _zipf_nouns(v.objects) for v in verbs if v.objects}
-        self.recipients_of = {v.lemma: _zipf_nouns(v.recipients) for v in verbs if v.recipients}
-        self.names = Weighted([n for n, _ in NAMES], zipf=0.3)
+
+        def verb_choice(vs: list[Verb]) -> Weighted[Verb]:
+            return Weighted(vs, self._weights(["V:" + v.lemma for v in vs], [v.rank for v in vs]))
+
+        self.v_trans = verb_choice([v for v in verbs if v.objects and v.lemma != "have"])
+        self.v_intr = verb_choice([v for v in verbs if v.intransitive])
+        self.v_motion = verb_choice([v for v in verbs if v.motion])
+        self.v_give = verb_choice([v for v in verbs if v.recipients])
+        self.objects_of = {v.lemma: self.nouns(v.objects) for v in verbs if v.objects}
+        self.recipients_of = {v.lemma: self.nouns(v.recipients) for v in verbs if v.recipients}
+        self._verb_lists: dict[tuple[str, ...], Weighted[str]] = {}
+        names = [n for n, _ in NAMES]
+        self.names = Weighted(names, self._weights(["NAME:" + n for n in names], range(len(names)), 0.3))
+        # adverb groups; the rank is the position in the group (english.ADVERBS lists them by frequency)
+        groups = dict(ADVERBS, fadv_pres=ADVERBS["frequency"] + ADVERBS["other"])
+        self.adverbs = {
+            kind: Weighted(list(advs), self._weights(["R:" + a for a in advs], range(len(advs))))
+            for kind, advs in groups.items()
+        }
         self.contents = {
             "cup": ("tea", "coffee", "milk", "water", "juice"),
             "glass": ("milk", "water", "juice"),
@@ -132,6 +174,39 @@ class FrameSampler:
             ["trans", "intr", "give", "motion", "cop_adj", "cop_loc", "have_num", "num_event", "compare", "howmany"],
             [30, 14, 7, 8, 12, 5, 6, 6, 4, 3],
         )
+
+    # ------------------------------------------------------------------------------------------ weights
+    def _weights(self, keys: Sequence[str], ranks: Sequence[int], zipf: float | None = None) -> list[float]:
+        """Weights of candidates ``keys`` (concept keys) with class frequency ranks ``ranks``: the Zipf
+        weights, mixed with the topic's share of them (see the class docstring); they sum to 1 with a topic."""
+        z = [rank_weight(r, self.zipf if zipf is None else zipf) for r in ranks]
+        if not self.topic_share or self._affinity is None:
+            return z
+        affinity = self._affinity
+        inside = [zi * affinity(k) for k, zi in zip(keys, z)]
+        s_in = sum(inside)
+        if s_in == 0.0:
+            return z
+        s, share = sum(z), self.topic_share
+        return [(1.0 - share) * zi / s + share * ii / s_in for zi, ii in zip(z, inside)]
+
+    def nouns(self, nouns: Sequence[str]) -> Weighted[str]:
+        """A weighted choice among noun lemmas (Zipf rank in the noun's class x topic), cached per list."""
+        key = tuple(nouns)
+        w = self._noun_lists.get(key)
+        if w is None:
+            w = Weighted(list(key), self._weights(["N:" + n for n in key], [NOUNS[n].rank for n in key]))
+            self._noun_lists[key] = w
+        return w
+
+    def verbs(self, lemmas: Sequence[str]) -> Weighted[str]:
+        """A weighted choice among verb lemmas (Zipf rank among all verbs x topic), cached per list."""
+        key = tuple(lemmas)
+        w = self._verb_lists.get(key)
+        if w is None:
+            w = Weighted(list(key), self._weights(["V:" + v for v in key], [VERBS[v].rank for v in key]))
+            self._verb_lists[key] = w
+        return w
 
     # ------------------------------------------------------------------------------------- noun phrases
     def name(self, rng: random.Random) -> NP:
@@ -167,7 +242,7 @@ class FrameSampler:
             return NP("noun", noun, det=det, adjs=adjs, very=very)
         mod = None
         if noun in self.contents and rng.random() < 0.35:
-            content = rng.choice(self.contents[noun])
+            content = self.nouns(self.contents[noun]).pick(rng)
             mod = PP("of", NP("noun", content, plural=not NOUNS[content].mass))
         elif noun in ("story", "book", "song", "picture") and rng.random() < 0.2:
             about = self.animal.pick(rng) if rng.random() < 0.6 else self.person.pick(rng)
@@ -250,27 +325,27 @@ class FrameSampler:
     def time_pp(self, rng: random.Random) -> PP:
         r = rng.random()
         if r < 0.3:
-            return PP("in", NP("noun", rng.choice(("morning", "evening")), det="the"))
+            return PP("in", NP("noun", self.nouns(("morning", "evening")).pick(rng), det="the"))
         if r < 0.45:
-            return PP("at", NP("noun", rng.choice(("night", "noon"))))
+            return PP("at", NP("noun", self.nouns(("night", "noon")).pick(rng)))
         if r < 0.7:
-            return PP("on", NP("noun", rng.choice(DAYS)))
+            return PP("on", NP("noun", self.nouns(DAYS).pick(rng)))
         if r < 0.85:
-            return PP("after", NP("noun", rng.choice(("school", "work") + MEALS)))
+            return PP("after", NP("noun", self.nouns(("school", "work") + MEALS).pick(rng)))
         if r < 0.87:
-            return PP(None, NP("noun", rng.choice(("morning", "evening", "week")), det="this"))
+            return PP(None, NP("noun", self.nouns(("morning", "evening", "week")).pick(rng), det="this"))
         if r < 0.9:
             if rng.random() < 0.3:
                 return PP("by", NP("noun", "noon"))
-            return PP("by", NP("noun", rng.choice(("morning", "evening", "week")), det="this"))
+            return PP("by", NP("noun", self.nouns(("morning", "evening", "week")).pick(rng), det="this"))
         if r < 0.94:
-            return PP(None, NP("noun", rng.choice(("day", "week", "morning", "evening")), det="every"))
+            return PP(None, NP("noun", self.nouns(("day", "week", "morning", "evening")).pick(rng), det="every"))
         if r < 0.97:
-            unit = rng.choice(("day", "week", "year"))
+            unit = self.nouns(("day", "week", "year")).pick(rng)
             if rng.random() < 0.5:
                 return PP("for", NP("noun", unit, det="a"))
             return PP("for", NP("noun", unit, plural=True, count=rng.randint(2, 9)))
-        return PP("before", NP("noun", rng.choice(MEALS + ("school", "work"))))
+        return PP("before", NP("noun", self.nouns(MEALS + ("school", "work")).pick(rng)))
 
     def location_pp(self, rng: random.Random) -> PP:
         if rng.random() < 0.75:
@@ -283,7 +358,7 @@ class FrameSampler:
                 elif r < 0.17 and np.head in _BEHIND_OK:
                     prep = "behind"
             return PP(prep, np)
-        thing = rng.choice(_SURFACE_LIST)
+        thing = self.nouns(_SURFACE_LIST).pick(rng)
         return PP(rng.choice(_SURFACES[thing]), NP("noun", thing, det="the" if rng.random() < 0.7 else _POSS.pick(rng)))
 
     def extra_pps(self, rng: random.Random, p: float) -> tuple[PP, ...]:
@@ -307,12 +382,12 @@ class FrameSampler:
         if r < 0.45:
             if plural and rng.random() < 0.25:
                 return "together"
-            return rng.choice(ADVERBS["manner"])
+            return self.adverbs["manner"].pick(rng)
         if r < 0.85:
             if tense == "pres" and rng.random() < 0.1:
                 return "right now"
-            return rng.choice(ADVERBS["time_" + tense])
-        return rng.choice(ADVERBS["place"])
+            return self.adverbs["time_" + tense].pick(rng)
+        return self.adverbs["place"].pick(rng)
 
     # ------------------------------------------------------------------------------------------ clauses
     def _tam(self, rng: random.Random, stative: bool = False) -> dict[str, object]:
@@ -326,8 +401,7 @@ class FrameSampler:
         if rng.random() < 0.1:
             out["neg"] = True
         elif not out.get("prog") and not out.get("modal") and rng.random() < (0.15 if tense == "pres" else 0.04):
-            out["fadv"] = rng.choice(ADVERBS["frequency"] + ADVERBS["other"]) if tense == "pres" else rng.choice(
-                ADVERBS["other"])
+            out["fadv"] = self.adverbs["fadv_pres" if tense == "pres" else "other"].pick(rng)
         return out
 
     def clause(self, rng: random.Random, kind: str | None = None) -> Clause:
@@ -414,7 +488,7 @@ class FrameSampler:
             elif r < 0.8:
                 subj = self.noun_np(rng, self.animal.pick(rng), subject=True)
             else:
-                thing = rng.choice(("book", "key", "phone", "ball", "bag", "cup", "hat", "coat", "toy"))
+                thing = self.nouns(("book", "key", "phone", "ball", "bag", "cup", "hat", "coat", "toy")).pick(rng)
                 subj = self.noun_np(rng, thing, subject=True)
             tam = self._tam(rng, stative=True)
             tam.pop("prog", None)
@@ -434,13 +508,14 @@ class FrameSampler:
             r = rng.random()
             tam = {"tense": "pres" if rng.random() < 0.7 else "past"}
             if r < 0.35:
-                verb = rng.choice(("give", "sell", "send", "lend", "bring", "show"))
+                verb = self.verbs(("give", "sell", "send", "lend", "bring", "show")).pick(rng)
                 pps = (PP("to", self.person_np(rng, subject=False)),)
             elif r < 0.65:
-                verb = rng.choice(("receive", "get", "take", "borrow", "buy"))
+                verb = self.verbs(("receive", "get", "take", "borrow", "buy")).pick(rng)
                 pps = (PP("from", self.person_np(rng, subject=False)),)
             else:
-                verb = rng.choice(("find", "lose", "buy", "sell", "collect", "use", "drop", "win", "keep", "count"))
+                verb = self.verbs(("find", "lose", "buy", "sell", "collect", "use", "drop", "win", "keep",
+                                   "count")).pick(rng)
                 pps = (self.location_pp(rng),) if rng.random() < 0.6 else ()
             return Clause(subj, verb, obj, pps=pps + self.extra_pps(rng, 0.2), **tam)
         if kind == "compare":
@@ -498,3 +573,52 @@ class FrameSampler:
 
 def gender_pronoun(name: str) -> str:
     return "she" if GENDER.get(name) == "f" else "he"
+
+
+class CorpusSampler:
+    """Corpora as sequences of short documents of ``doc_sentences[0]`` to ``doc_sentences[1]`` sentences
+    (uniform), each on one topic; topic ``t`` is drawn with weight ``rank_weight(t, topics.zipf)`` (some
+    topics are more common than others, as in real text). ``topics=None``: no topical structure."""
+
+    def __init__(self, zipf: float = 1.0, topics: Topics | None = None,
+                 doc_sentences: tuple[int, int] = (1, 6)) -> None:
+        if not 1 <= doc_sentences[0] <= doc_sentences[1]:
+            raise ValueError(f"doc_sentences must be (min, max) with 1 <= min <= max, got {doc_sentences}")
+        self.zipf = zipf
+        self.topics = topics
+        self.doc_sentences = doc_sentences
+        n = 1 if topics is None else topics.n_topics
+        self._topic_choice = Weighted(list(range(n)), [rank_weight(t, 0.0 if topics is None else topics.zipf)
+                                                       for t in range(n)])
+        # built on first use: a world's corpora need them all, a test of one sentence does not
+        self._samplers: list[FrameSampler | None] = [None] * n
+        if topics is None:
+            self._samplers[0] = FrameSampler(zipf)
+
+    def sampler(self, topic: int) -> FrameSampler:
+        """The frame sampler of documents on ``topic`` (0 when there are no topics)."""
+        s = self._samplers[topic]
+        if s is None:
+            assert self.topics is not None
+            topics = self.topics
+            affinity = {key: topics.affinity(topic, key) for key in topics.positions}  # once per topic
+            s = FrameSampler(self.zipf, lambda key: affinity.get(key, 0.0), topics.share)
+            self._samplers[topic] = s
+        return s
+
+    def documents(self, rng: random.Random, n: int) -> list[tuple[int, list[Frame]]]:
+        """(topic, frames) documents with ``n`` frames in all (the last document may be cut short)."""
+        out: list[tuple[int, list[Frame]]] = []
+        total = 0
+        lo, hi = self.doc_sentences
+        while total < n:
+            topic = self._topic_choice.pick(rng)
+            length = min(rng.randint(lo, hi), n - total)
+            sentence = self.sampler(topic).sentence
+            out.append((topic, [sentence(rng) for _ in range(length)]))
+            total += length
+        return out
+
+    def frames(self, rng: random.Random, n: int) -> list[Frame]:
+        """``n`` frames: the documents of :meth:`documents`, concatenated."""
+        return [f for _, doc in self.documents(rng, n) for f in doc]

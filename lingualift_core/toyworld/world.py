@@ -16,8 +16,9 @@ from .problems import (
     problem_frames,
     solution_text,
 )
-from .sampler import FrameSampler
+from .sampler import CorpusSampler
 from .specs import TOY_CODES, ToyLanguageSpec, toy_spec
+from .topics import Topics, make_topics
 from .toylang import ToyLanguage, build_toy_language
 
 __all__ = ["World", "build_world", "DEFAULT_SIZES", "derive_seed"]
@@ -46,10 +47,24 @@ class World:
     gives the same output, and different languages never share a sample stream.
     """
 
-    def __init__(self, seed: int, toy_codes: Sequence[str]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        toy_codes: Sequence[str],
+        *,
+        zipf: float,
+        n_topics: int,
+        topic_width: float,
+        topic_share: float,
+        topic_zipf: float,
+        doc_sentences: tuple[int, int],
+    ) -> None:
         self.seed = seed
         self.toy_codes: tuple[str, ...] = tuple(toy_codes)
-        self._sampler = FrameSampler()
+        self.topics: Topics | None = None
+        if n_topics > 0:
+            self.topics = make_topics(derive_seed(seed, "topics"), n_topics, topic_width, topic_share, topic_zipf)
+        self._corpus = CorpusSampler(zipf, self.topics, doc_sentences)
         protected = math_concepts()
         self._toy: dict[str, ToyLanguage] = {
             code: build_toy_language(toy_spec(code), derive_seed(seed, "lexicon", code), protected)
@@ -84,13 +99,18 @@ class World:
         return int(sizes[self.level(lang)])
 
     # ------------------------------------------------------------------------------------------ corpora
-    def frames(self, lang: str, n: int, seed: int = 0) -> list[Frame]:
-        """The frames behind ``sentences(lang, n, seed)`` (drawn independently per language)."""
+    def documents(self, lang: str, n: int, seed: int = 0) -> list[tuple[int, list[Frame]]]:
+        """The documents behind ``sentences(lang, n, seed)``: (topic, frames) with ``n`` frames in all, drawn
+        independently per language (topic 0 for all when the world has no topics)."""
         if lang != "en":
             self._check_toy(lang)
         rng = random.Random(derive_seed(self.seed, "corpus", lang, seed))
-        sample = self._sampler.sentence
-        return [sample(rng) for _ in range(n)]
+        return self._corpus.documents(rng, n)
+
+    def frames(self, lang: str, n: int, seed: int = 0) -> list[Frame]:
+        """The frames behind ``sentences(lang, n, seed)``: consecutive frames form documents of a few
+        sentences on one topic (see :meth:`documents`)."""
+        return [f for _, doc in self.documents(lang, n, seed) for f in doc]
 
     def render(self, frame: Frame, lang: str, rng: random.Random | None = None) -> str:
         """Text of one frame in ``lang`` (``rng`` picks toy synonyms; default: fixed per frame)."""
@@ -118,11 +138,8 @@ class World:
         self._check_toy(lang)
         rng = random.Random(derive_seed(self.seed, "parallel", lang, seed))
         toy = self._toy[lang]
-        out = []
-        for _ in range(n):
-            frame = self._sampler.sentence(rng)
-            out.append((render_english(frame), toy.render(frame, rng)))
-        return out
+        frames = self._corpus.frames(rng, n)
+        return [(render_english(frame), toy.render(frame, rng)) for frame in frames]
 
     # --------------------------------------------------------------------------------------------- math
     def math_problems(
@@ -238,11 +255,33 @@ class World:
         return self._toy[lang].vocabulary()
 
 
-def build_world(seed: int = 0, toy_codes: Sequence[str] | None = None) -> World:
-    """Builds the world: English grammar plus the toy languages ``toy_codes`` (default: all six)."""
+def build_world(
+    seed: int = 0,
+    toy_codes: Sequence[str] | None = None,
+    *,
+    zipf: float = 0.7,
+    n_topics: int = 64,
+    topic_width: float = 0.1,
+    topic_share: float = 1.0,
+    topic_zipf: float = 1.0,
+    doc_sentences: tuple[int, int] = (1, 6),
+) -> World:
+    """Builds the world: English grammar plus the toy languages ``toy_codes`` (default: all six).
+
+    Corpus structure (shared by every language; the math problems do not depend on it):
+
+    - ``zipf`` >= 0: lemma weights ``1 / (rank + 1) ** zipf`` within each class (0 = uniform);
+    - documents of ``doc_sentences`` = (min, max) sentences, each on one of ``n_topics`` topics (0 = no
+      topics), points of a latent semantic map drawn with weight ``1 / (t + 1) ** topic_zipf``; a slot is
+      filled with probability ``topic_share`` by a word weighted by its affinity to the topic (kernel width
+      ``topic_width``; see ``topics.py``).
+    """
     codes = TOY_CODES if toy_codes is None else tuple(toy_codes)
     for code in codes:
         toy_spec(code)
     if len(set(codes)) != len(codes):
         raise ValueError(f"duplicate toy codes in {codes}")
-    return World(seed, codes)
+    if n_topics < 0:
+        raise ValueError(f"n_topics must be >= 0 (0 = no topics), got {n_topics}")
+    return World(seed, codes, zipf=zipf, n_topics=n_topics, topic_width=topic_width, topic_share=topic_share,
+                 topic_zipf=topic_zipf, doc_sentences=doc_sentences)
