@@ -22,6 +22,7 @@ from lingualift_core.model.tiny import (
 from lingualift_core.train.pretrain import (
     build_copy_sequences,
     copy_accuracy,
+    copy_share,
     lr_factor,
     mask_tokens,
     mlm_accuracy,
@@ -240,6 +241,13 @@ def test_lr_schedule():
     f = [lr_factor(s, 100, 0.1, 0.1) for s in range(100)]
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
     assert f[-1] == pytest.approx(0.1, abs=0.01) and all(a >= b for a, b in zip(f[9:], f[10:]))
+
+
+def test_copy_share_schedule():
+    assert [copy_share(s, 100, 0.3, None, 0.4) for s in (1, 50, 100)] == [0.3, 0.3, 0.3]
+    shares = [copy_share(s, 100, 0.4, 0.8, 0.4) for s in range(1, 101)]
+    assert shares[0] == pytest.approx(0.8) and shares[40] == pytest.approx(0.4) and shares[-1] == pytest.approx(0.4)
+    assert all(a >= b for a, b in zip(shares, shares[1:]))
 
 
 # --------------------------------------------------------------------------------------- pretraining

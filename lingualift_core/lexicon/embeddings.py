@@ -154,13 +154,11 @@ def train_fasttext(
 
     `sentences` is an iterable of token lists; it is written to a temporary text file, one sentence per line,
     for fastText (which splits on whitespace: empty tokens vanish, a token with inner whitespace becomes
-    several words). Other fastText options (``lr``, ``ws``, ``neg``,
-    ``minn``, ``maxn``, ...) pass through `fasttext_options`; their defaults are fastText's. Vectors are
+    several words). Other fastText options (``lr``, ``ws``, ``neg``, ``minn``, ``maxn``, ...) pass through
+    `fasttext_options`; their defaults are fastText's. Vectors are
     ``get_word_vector`` (word + subword n-grams, as in fastText's .vec output). fastText is deterministic only
     with ``threads=1``. MUSE used 300-dim fastText Wikipedia vectors and their top 200k words.
     """
-    import fasttext  # provided by the fasttext-numpy2 wheel
-
     for key, value in (("dim", dim), ("epochs", epochs), ("threads", threads)):
         if int(value) < 1:
             raise LexiconError(f"train_fasttext: {key} must be >= 1, got {value}")
@@ -206,7 +204,7 @@ def _train_unsupervised(options: dict[str, Any], seed: int) -> Any:
     training (its unsupervised argument list lacks it, the C++ trainer has it), so build the arguments the
     way the wrapper does and add the seed; fall back to the public call (fastText's seed 0) if the private
     helpers ever move."""
-    import fasttext
+    import fasttext  # provided by the fasttext-numpy2 wheel
     from fasttext import FastText as ft_mod
 
     try:

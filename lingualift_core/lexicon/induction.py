@@ -18,7 +18,8 @@ Methods of `induce`:
 Refinement (MUSE's ``build_dictionary`` + ``procrustes``): map, unit-normalise, build the synthetic dictionary
 of mutual nearest neighbours under CSLS (k = ``csls_k``) among the ``refine_max_rank`` most frequent words of
 each language (MUSE: dico_method csls_knn_10, dico_build S2T&T2S, dico_max_rank 15000), solve the orthogonal
-Procrustes problem W = U V^T for U S V^T = svd(B^T A), repeat ``n_refinement`` times (MUSE: 5).
+Procrustes problem W = U V^T for U S V^T = svd(B^T A), repeat up to ``n_refinement`` times (MUSE: 5) until
+it converges (see `InductionConfig`).
 
 Selection criterion (MUSE's VALIDATION_METRIC ``mean_cosine-csls_knn_10-S2T-10000``): the mean cosine between
 the ``criterion_words`` (10 000) most frequent source words and their CSLS translations. It needs no
@@ -130,7 +131,11 @@ class InductionConfig:
         length), ``center`` (subtract the mean vector); ``""``/``"none"`` for none. MUSE's default is none;
         ``renorm,center,renorm`` is VecMap's recommendation and the default here.
     csls_k: CSLS neighbourhood size (MUSE: 10).
-    n_refinement: Procrustes refinement iterations after each unsupervised initialisation (MUSE: 5).
+    n_refinement: at most this many Procrustes refinement iterations after each unsupervised initialisation
+        (MUSE: 5, fixed). Refinement stops earlier when the synthetic dictionary stops changing or, from the
+        second iteration on, the criterion improves by less than ``refine_tol`` (VecMap also iterates to
+        convergence). From a noisy robust initialisation 5 iterations are far from converged: on the toy
+        world's en-qaa pair P@1 went from 0.12 after 5 iterations to 0.46 after 15.
     refine_max_rank: refinement dictionaries use the most frequent words of each side (MUSE dico_max_rank 15000).
     criterion_words: source words of the selection criterion (MUSE: 10000, targets limited to the same rank).
     robust_vocab: most frequent words whose similarity profiles seed the robust init (VecMap: 4000).
@@ -143,7 +148,8 @@ class InductionConfig:
     method: str = "unsupervised"
     normalize: str = NORMALIZE_DEFAULT
     csls_k: int = 10
-    n_refinement: int = 5
+    n_refinement: int = 30
+    refine_tol: float = 5e-3
     refine_max_rank: int = 15_000
     criterion_words: int = 10_000
     robust_vocab: int = 4_000
@@ -163,6 +169,8 @@ class InductionConfig:
             raise LexiconError(f"csls_k must be >= 1, got {self.csls_k}")
         if self.n_refinement < 0 or self.procrustes_refinement < 0:
             raise LexiconError("refinement iteration counts must be >= 0")
+        if self.refine_tol < 0:
+            raise LexiconError(f"refine_tol must be >= 0, got {self.refine_tol}")
         for key in ("refine_max_rank", "criterion_words", "robust_vocab"):
             if getattr(self, key) < 2:
                 raise LexiconError(f"{key} must be >= 2, got {getattr(self, key)}")
@@ -445,15 +453,18 @@ def refine(
     history: list[dict[str, Any]],
     init: str,
     start_score: float | None = None,
+    tol: float = 0.0,
 ) -> tuple[np.ndarray, float]:
     """Procrustes refinement on mutual CSLS nearest neighbours; returns the best (W, criterion) seen,
-    the starting W included. Stops early when the synthetic dictionary no longer changes."""
+    the starting W included. Stops early when the synthetic dictionary no longer changes or, after the first
+    iteration, the criterion rises by less than `tol`."""
     n_s = min(max_rank, len(xs_norm))
     n_t = min(max_rank, len(zt_norm))
     a_all = xs_norm[:n_s]
     zt = unit_rows(zt_norm[:n_t])
     best_w, best = w, (score(w) if start_score is None else start_score)
     prev: set[tuple[int, int]] | None = None
+    prev_metric = -np.inf
     for it in range(iterations):
         t0 = time.perf_counter()
         pairs = mutual_nn_dictionary(map_unit(a_all, w), zt, csls_k)
@@ -476,9 +487,9 @@ def refine(
         if metric > best:
             best, best_w = metric, w
         current = set(map(tuple, pairs.tolist()))
-        if current == prev:
+        if current == prev or (it > 0 and metric - prev_metric < tol):
             break
-        prev = current
+        prev, prev_metric = current, metric
     return best_w, float(best)
 
 
@@ -560,6 +571,7 @@ def induce(
             candidates["procrustes"] = refine(
                 xs, zt, w, iterations=cfg.procrustes_refinement, max_rank=cfg.refine_max_rank,
                 csls_k=cfg.csls_k, score=score, history=history, init="procrustes", start_score=metric,
+                tol=cfg.refine_tol,
             )
         else:
             inits = cfg.inits if cfg.method == "unsupervised" else (cfg.method,)
@@ -577,6 +589,7 @@ def induce(
                 candidates[init] = refine(
                     xs, zt, w, iterations=cfg.n_refinement, max_rank=cfg.refine_max_rank,
                     csls_k=cfg.csls_k, score=score, history=history, init=init, start_score=metric,
+                    tol=cfg.refine_tol,
                 )
         for name, (_, metric) in candidates.items():
             init_scores[name] = metric

@@ -65,10 +65,11 @@ def checkpoint_dir(paths: Paths, stage: str) -> Path:
 
 
 # --------------------------------------------------------------------------------------------- inputs
-def read_records(path: Path, extra_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
+def read_records(path: Path, extra_columns: Sequence[str] = (), empty_hint: str = "empty training set"
+                 ) -> list[dict[str, Any]]:
     """Rows {instruction, input, output, *extra_columns} of a Parquet file (SFT, stage-1 records, ...).
 
-    Fails in one line when the file is missing, lacks a column, or has no rows."""
+    Fails in one line when the file is missing, lacks a column, or has no rows (`empty_hint` says what then)."""
     path = Path(path)
     if not path.is_file():
         raise artifacts.ArtifactError(f"{path}: artifact not found; run the stage that writes it (`dvc repro`)")
@@ -79,7 +80,7 @@ def read_records(path: Path, extra_columns: Sequence[str] = ()) -> list[dict[str
         raise artifacts.ArtifactError(f"{path}: missing column {missing[0]!r} (need {', '.join(columns)})")
     rows = pq.read_table(path, columns=columns).to_pylist()
     if not rows:
-        raise artifacts.ArtifactError(f"{path}: empty training set (0 records); check the stage that writes it")
+        raise artifacts.ArtifactError(f"{path}: {empty_hint} (0 records); check the stage that writes it")
     return rows
 
 
@@ -328,7 +329,8 @@ def holdout_recall(model: Any, path: Path, per_lang: int, batch_size: int) -> di
     """Reconstruction recall on the first `per_lang` held-out records of each language (micro, per language)."""
     from lingualift_core.train import reconstruction_recall
 
-    rows = read_records(path, extra_columns=("lang",))
+    rows = read_records(path, extra_columns=("lang",),
+                        empty_hint="no held-out records for the recall check (or set stage1.recall_per_lang: 0)")
     by_lang: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         group = by_lang.setdefault(r["lang"], [])
