@@ -296,7 +296,7 @@ class LexiconConfig:
     eval_dictionaries: dict[str, str] = opt({}, "language -> MUSE-format test split; toy languages use gold")
     normalize: str = opt("renorm,center,renorm")
     csls_k: int = num(10, 1, 1000)
-    n_refinement: int = num(5, 0, 100)
+    n_refinement: int = num(30, 0, 1000, "max Procrustes iterations per init (stops early on convergence)")
     refine_max_rank: int = num(15000, 10, 10_000_000)
     criterion_words: int = num(10000, 10, 10_000_000)
     robust_vocab: int = num(4000, 10, 1_000_000)
