@@ -97,11 +97,13 @@ def test_changing_a_tokenize_param_reruns_only_tokenization(repo: Path) -> None:
 def test_a_deleted_output_is_rebuilt(repo: Path) -> None:
     shutil.rmtree(repo / "data" / "vocab")
     out = _run(["dvc", "repro"], repo).stdout
-    # DVC restores it from its run cache (same deps, params and code); without that cache it reruns the stage
+    # DVC restores it from its cache (same deps, params and code) instead of recomputing it
     assert "Stage 'vocab' is cached - skipping run, checking out outputs" in out, out
     assert (repo / "data" / "vocab" / "en.parquet").is_file()
+    # without a cache to restore from, the stage runs again
     shutil.rmtree(repo / "data" / "vocab")
-    out = _run(["dvc", "repro", "--no-run-cache", "vocab"], repo).stdout
+    shutil.rmtree(repo / ".dvc" / "cache")
+    out = _run(["dvc", "repro", "vocab"], repo).stdout
     assert "Running stage 'vocab'" in out, out
     assert (repo / "data" / "vocab" / "run_meta.json").is_file()
 
