@@ -394,16 +394,27 @@ class TinyLLMConfig:
     lr: float = num(2e-3, 1e-7, 1.0)
     seq_len: int = num(128, 8, 65536, "packing window")
     warmup_ratio: float = num(0.05, 0.0, 0.5)
-    copy_fraction: float = num(0.3, 0.0, 0.95, "share of tokens from `A <sep> A` copy documents (stage 1 needs a "
-                               "frozen LLM that copies from its prefix)")
+    copy_fraction: float = num(0.4, 0.0, 0.95, "share of each batch's sequences that are `A <sep> A` copy windows at the end of "
+                               "training (stage 1 needs a frozen LLM that copies from its prefix)")
+    copy_fraction_start: float | None = opt(0.8, "share at the start, decaying to copy_fraction (null: constant)")
+    copy_decay_ratio: float = num(0.4, 0.0, 1.0, "share of the steps over which the copy share decays")
     copy_max_sentences: int = num(2, 1, 16)
-    copy_scramble_fraction: float = num(0.25, 0.0, 1.0)
+    copy_scramble_fraction: float = num(0.25, 0.0, 1.0, "copy documents whose words are shuffled")
+    copy_random_fraction: float = num(0.25, 0.0, 1.0, "copy documents of random words")
+    instruction_copies: int = num(10000, 0, 10_000_000, "documents `<translation instruction> A <sep> A` added to "
+                                  "the text (a real LLM knows such prompts; see base_models.instruction_copies)")
     math_text: bool = opt(True, "add the English task problems with solutions to the CLM text")
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads or self.seq_len > self.max_positions:
             raise ConfigError(f"base_models.tiny.llm: hidden={self.hidden} must be divisible by heads={self.heads} "
                               f"and seq_len={self.seq_len} <= max_positions={self.max_positions}")
+        if self.copy_scramble_fraction + self.copy_random_fraction > 1.0:
+            raise ConfigError(f"base_models.tiny.llm: copy_scramble_fraction + copy_random_fraction = "
+                              f"{self.copy_scramble_fraction + self.copy_random_fraction}, must be <= 1")
+        if self.copy_fraction_start is not None and not 0.0 <= self.copy_fraction_start < 1.0:
+            raise ConfigError(f"base_models.tiny.llm.copy_fraction_start: got {self.copy_fraction_start}, "
+                              "allowed [0, 1) or null")
 
 
 @dataclass(frozen=True)
@@ -436,6 +447,11 @@ class Stage1Config:
     init_start_token: str | None = opt(None, "initialise <enc_start> from this LLM token's embedding")
     init_end_token: str | None = opt("<sep>", "initialise <enc_end> from this LLM token (the tiny LLM's copy "
                                      "separator); null: random at embedding scale")
+    match_embedding_scale: bool = opt(True, "rescale the fresh alignment layer so its outputs have the norm of "
+                                      "the LLM's token embeddings (see train_stages.match_embedding_scale)")
+    warm_start_steps: int = num(0, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
+                                "both tokenizers share (English) before stage 1; 0: off (the paper)")
+    warm_start_lr: float = num(3e-3, 1e-7, 1.0)
     save_llm: Literal["auto", "copy", "reference"] = opt("auto", "auto: copy local / trained LLMs into the "
                                                          "model folder, refer to hub ids")
     threads: int = num(2, 1, 256)

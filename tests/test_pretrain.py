@@ -292,6 +292,12 @@ def test_llm_pretraining_lowers_loss_and_saves(tmp_path, llm_texts, llm_tok):
     assert loaded.get_input_embeddings().weight.data_ptr() == loaded.get_output_embeddings().weight.data_ptr()
 
 
+def test_llm_pretraining_without_copy(llm_texts, llm_tok):
+    _, hist = pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=2, batch_size=4, lr=1e-3,
+                               seq_len=48, seed=0, copy_fraction=0.0, num_threads=1)
+    assert len(hist) == 2
+
+
 def test_copy_accuracy_batch_invariant(llm_tok):
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(small_llm_cfg(llm_tok)).eval()

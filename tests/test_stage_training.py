@@ -34,8 +34,8 @@ PARAMS = {
         "encoder": {"vocab_size": 200, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 64, "steps": 4,
                     "batch_size": 8, "seq_len": 32},
         "llm": {"vocab_size": 150, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 256, "steps": 4,
-                "batch_size": 4, "seq_len": 64}}},
-    "stage1": {"threads": 1, "recall_per_lang": 2, "eval_batch_size": 4,
+                "batch_size": 4, "seq_len": 64, "instruction_copies": 20}}},
+    "stage1": {"threads": 1, "recall_per_lang": 2, "eval_batch_size": 4, "warm_start_steps": 5,
                "train": {"global_batch_size": 8, "micro_batch_size": 4, "max_steps": 3, "learning_rate": 1e-2,
                          "max_length": 128, "checkpoint_every": 1, "log_every": 1}},
     "stage2": {"threads": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "epochs": 1,
@@ -170,12 +170,38 @@ def test_stage1_trains_only_alignment(built):
 def test_stage1_alignment_moved_from_init(built):
     root, params, _ = built
     src = base_models.base_sources(Paths(root))
-    init = train_stages._load_base("stage1", src, params)
+    records = train_stages.read_records(Paths(root).stage1_records)
+    init = train_stages._load_base("stage1", src, params, records)
     trained = tensors(root / "data" / "models" / "stage1")
     assert not bool((init.alignment.net[0].weight == trained["alignment.net.0.weight"]).all())
     # <enc_end> starts from the LLM's <sep> embedding (params: init_end_token)
     emb = init.llm.get_input_embeddings().weight
     assert bool((init.enc_end == emb[init.llm_tokenizer.convert_tokens_to_ids("<sep>")]).all())
+
+
+def test_warm_start_fits_shared_tokens(built):
+    root, params, _ = built
+    src = base_models.base_sources(Paths(root))
+    records = train_stages.read_records(Paths(root).stage1_records)
+    model = train_stages._load_base("stage1", src, params, records)
+    pairs = train_stages.shared_token_pairs(model)
+    enc_vocab = model.encoder_tokenizer.get_vocab()
+    assert pairs and all(model.llm_tokenizer.convert_ids_to_tokens(j) == model.encoder_tokenizer.convert_ids_to_tokens(i)
+                         for i, j in pairs.items())
+    assert "[CLS]" in enc_vocab and enc_vocab["[CLS]"] not in pairs  # special tokens never pair
+    info = train_stages.warm_start_alignment(model, [r["output"] for r in records], steps=60, lr=1e-2, seed=0)
+    assert info["pairs"] > 0 and info["loss"] < info["loss_first"]
+    # the frozen parts are untouched by the warm start
+    assert all(not p.requires_grad for p in model.llm.parameters())
+
+
+def test_instruction_copies():
+    docs = base_models.instruction_copies(["The cat sees a dog.", "A boy runs."], 50, seed=3, scramble_fraction=0.0)
+    assert len(docs) == 50 and docs == base_models.instruction_copies(
+        ["The cat sees a dog.", "A boy runs."], 50, seed=3, scramble_fraction=0.0)
+    for d in docs:
+        head, tail = d.split(" <sep> ")
+        assert head.endswith(tail) and "English" in head and "Velari" not in head
 
 
 def test_stage2_freezes_encoder_and_alignment(built):

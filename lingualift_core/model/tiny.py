@@ -211,7 +211,7 @@ def tiny_llm_config(
     vocab_size: int,
     *,
     hidden: int = 128,
-    layers: int = 3,
+    layers: int = 2,
     heads: int = 4,
     kv_heads: int | None = None,
     intermediate: int | None = None,

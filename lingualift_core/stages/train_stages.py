@@ -294,7 +294,7 @@ def _finish(stage: str, paths: Paths, result: Any, metrics: Mapping[str, Any], c
 
 
 # --------------------------------------------------------------------------------------------- stage 1
-def _load_base(stage: str, src: Mapping[str, BaseSource], params: Params):
+def _load_base(stage: str, src: Mapping[str, BaseSource], params: Params, records: Sequence[Mapping[str, Any]]):
     """Both base models as a stage-1 LinguaLIFT model (alignment + boundaries fresh, from params)."""
     from lingualift_core.model import LinguaLIFTModel, ModelLoadError
 
@@ -322,7 +322,92 @@ def _load_base(stage: str, src: Mapping[str, BaseSource], params: Params):
         except ValueError as err:
             raise ConfigError(f"stage1.init_start_token / init_end_token: {err}; use null for the random "
                               "embedding-scale init") from None
+    if cfg.match_embedding_scale and cfg.train.train_alignment:
+        log.info("%s: alignment output rescaled by %.4f to the LLM's embedding scale", stage,
+                 match_embedding_scale(model, records))
+    if cfg.warm_start_steps:
+        texts = sorted({str(r["output"]) for r in records})
+        texts = random.Random(params.pipeline.seed).sample(texts, min(len(texts), 4096))  # enough pairs, cheap
+        info = warm_start_alignment(model, texts, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
+                                    seed=params.pipeline.seed)
+        log.info("%s: alignment warm start on shared tokens: %s", stage, info)
     return model
+
+
+def match_embedding_scale(model: Any, records: Sequence[Mapping[str, Any]], n: int = 256) -> float:
+    """Rescales the alignment layer's last linear map so that its outputs on the first `n` training inputs have
+    the mean norm of the LLM's input-embedding rows; returns the factor.
+
+    The default PyTorch init maps unit-variance encoder states to vectors ~10x longer than token embeddings. In
+    the residual stream such a vector drowns what the first layers write at its position, so a small frozen LLM
+    cannot copy from the soft prefix (measured: reconstruction recall stays at the LM prior). Real LLMs have
+    larger embeddings, so the factor there is close to one. Deterministic: no random draw."""
+    import torch
+
+    rows = model.prompt_builder().tokenize_many(list(records[:n]), with_target=False)
+    enc = [r["enc"] for r in rows if r["enc"]]
+    width = max(len(e) for e in enc)
+    pad = model.prompt_builder().enc_pad_id
+    ids = torch.tensor([e + [pad] * (width - len(e)) for e in enc])
+    mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in enc])
+    with torch.no_grad():
+        aligned = model.alignment(model.encode(ids.to(model.device), mask.to(model.device)))
+        target = model.llm.get_input_embeddings().weight.float().norm(dim=-1).mean()
+        factor = float(target / aligned.float().norm(dim=-1).mean())
+        last = model.alignment.net[-1]
+        last.weight.mul_(factor)
+        last.bias.mul_(factor)
+    return factor
+
+
+def shared_token_pairs(model: Any) -> dict[int, int]:
+    """Encoder token id -> LLM token id for the non-special tokens both vocabularies spell identically."""
+    enc_vocab, llm_vocab = model.encoder_tokenizer.get_vocab(), model.llm_tokenizer.get_vocab()
+    special = set(model.encoder_tokenizer.all_special_tokens) | set(model.llm_tokenizer.all_special_tokens)
+    return {i: llm_vocab[t] for t, i in enc_vocab.items() if t in llm_vocab and t not in special}
+
+
+def warm_start_alignment(model: Any, texts: Sequence[str], *, steps: int, lr: float, seed: int,
+                         batch_size: int = 64) -> dict[str, Any]:
+    """Regresses the alignment layer onto the LLM's input embeddings before stage 1 (mean squared error).
+
+    Pairs: encoder states of `texts` (English) at positions whose token both tokenizers spell identically,
+    and the LLM embedding of that token. No parallel data: English is the pivot both models read. A small frozen
+    LLM copies from its prefix only through sharp induction circuits, which do not fire on the soft vectors of
+    a random alignment layer, so stage 1 alone stays at the LM prior; after the warm start the English words of
+    a code-switched input are already copyable and stage 1 learns the rest. Returns {pairs, loss_first, loss}."""
+    import torch
+
+    pairs = shared_token_pairs(model)
+    if not pairs:
+        raise ConfigError("stage1.warm_start_steps: the encoder and LLM tokenizers share no token; set it to 0")
+    builder = model.prompt_builder()
+    states, targets = [], []
+    emb = model.llm.get_input_embeddings().weight.detach()
+    with torch.no_grad():
+        for i in range(0, len(texts), 64):
+            enc = [builder._enc_ids(t) for t in texts[i:i + 64]]
+            width = max(len(e) for e in enc)
+            ids = torch.tensor([e + [builder.enc_pad_id] * (width - len(e)) for e in enc], device=model.device)
+            mask = (torch.arange(width)[None, :] < torch.tensor([len(e) for e in enc])[:, None]).to(model.device)
+            hidden = model.encode_padded(ids, mask.long())
+            keep = mask & torch.isin(ids, torch.tensor(list(pairs), device=model.device))
+            states.append(hidden[keep])
+            targets.append(emb[torch.tensor([pairs[int(t)] for t in ids[keep]], device=model.device)])
+    x, y = torch.cat(states).float(), torch.cat(targets).float()
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.alignment.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(len(x), (batch_size,), generator=gen).to(x.device)
+        loss = torch.nn.functional.mse_loss(model.alignment(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    opt.zero_grad(set_to_none=True)  # leftover gradients would leak into the first stage-1 step
+    return {"pairs": len(x), "shared_tokens": len(pairs), "loss_first": losses[0] if losses else None,
+            "loss": sum(losses[-20:]) / len(losses[-20:]) if losses else None}
 
 
 def holdout_recall(model: Any, path: Path, per_lang: int, batch_size: int) -> dict[str, Any]:
@@ -369,7 +454,7 @@ def run_stage1(params: Params, root: Path) -> dict:
     log.info("%s: %d records, layout=%s, alignment=%s", stage, len(records), cfg.layout, cfg.alignment)
     with _threads(cfg.threads):
         used = records_for_steps(records, cfg.train)
-        model, result = train_model(stage, lambda: _load_base(stage, src, params), used, cfg.train,
+        model, result = train_model(stage, lambda: _load_base(stage, src, params, used), used, cfg.train,
                                     ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
         if not _is_main_process():
             return {}

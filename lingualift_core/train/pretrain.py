@@ -490,7 +490,8 @@ def pretrain_llm_clm(
       fresh copy document per source per epoch.
     Each batch holds round(`batch_size` * share) copy windows, where share = `copy_fraction`, or, with
     `copy_fraction_start` set, moves linearly from `copy_fraction_start` to `copy_fraction` over the
-    first `copy_decay_ratio` of the steps (`copy_share`). `copy_fraction=0` disables copy sequences.
+    first `copy_decay_ratio` of the steps (`copy_share`). `copy_fraction=0` disables copy sequences
+    (whatever `copy_fraction_start`). Note: the share counts SEQUENCES (windows) of the batch.
     """
     data = _check_common(texts, steps, batch_size, lr, seq_len)
     for name, v in (("copy_fraction", copy_fraction), ("copy_fraction_start", copy_fraction_start)):
@@ -504,7 +505,7 @@ def pretrain_llm_clm(
     if seq_len > config.max_position_embeddings:
         raise ValueError(f"seq_len={seq_len} exceeds config.max_position_embeddings={config.max_position_embeddings}")
     bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
-    use_copy = copy_fraction > 0 or bool(copy_fraction_start)
+    use_copy = copy_fraction > 0
     sep_id = tokenizer.convert_tokens_to_ids(LLM_SEP_TOKEN)
     if use_copy and (sep_id is None or sep_id == tokenizer.unk_token_id):
         raise ValueError(f"the tokenizer has no {LLM_SEP_TOKEN} token (train it with kind='llm')")
