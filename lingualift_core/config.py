@@ -394,8 +394,9 @@ class TinyLLMConfig:
     lr: float = num(2e-3, 1e-7, 1.0)
     seq_len: int = num(128, 8, 65536, "packing window")
     warmup_ratio: float = num(0.05, 0.0, 0.5)
-    copy_fraction: float = num(0.4, 0.0, 0.95, "share of each batch's sequences that are `A <sep> A` copy windows at the end of "
-                               "training (stage 1 needs a frozen LLM that copies from its prefix)")
+    copy_fraction: float = num(0.4, 0.0, 0.95, "share of each batch's sequences that are `A <sep> A` copy "
+                               "windows at the end of training (stage 1 needs a frozen LLM that copies from its "
+                               "prefix)")
     copy_fraction_start: float | None = opt(0.8, "share at the start, decaying to copy_fraction (null: constant)")
     copy_decay_ratio: float = num(0.4, 0.0, 1.0, "share of the steps over which the copy share decays")
     copy_max_sentences: int = num(2, 1, 16)
