@@ -404,6 +404,8 @@ class TinyLLMConfig:
     copy_random_fraction: float = num(0.25, 0.0, 1.0, "copy documents of random words")
     instruction_copies: int = num(10000, 0, 10_000_000, "documents `<translation instruction> A <sep> A` added to "
                                   "the text (a real LLM knows such prompts; see base_models.instruction_copies)")
+    arithmetic_drills: int = num(0, 0, 10_000_000, "documents of 8 equations (`17 + 11 = 28.`) added to the text "
+                                 "(a real LLM knows arithmetic; see base_models.arithmetic_drills)")
     math_text: bool = opt(True, "add the English task problems with solutions to the CLM text")
 
     def __post_init__(self) -> None:
@@ -453,6 +455,7 @@ class Stage1Config:
     warm_start_steps: int = num(0, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
                                 "both tokenizers share (English) before stage 1; 0: off (the paper)")
     warm_start_lr: float = num(3e-3, 1e-7, 1.0)
+    warm_start_batch_size: int = num(256, 1, 1_000_000, "token pairs per warm-start step")
     save_llm: Literal["auto", "copy", "reference"] = opt("auto", "auto: copy local / trained LLMs into the "
                                                          "model folder, refer to hub ids")
     threads: int = num(2, 1, 256)

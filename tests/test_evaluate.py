@@ -94,6 +94,32 @@ def test_math_correct() -> None:
     assert math_correct(0.3333, 1 / 3) and math_correct(5.0, 5.4, tol=0.5)
 
 
+GOLD_SOLUTION = "Lily has 20 oranges. Lily gives 6 oranges to Umar, so Lily has 20 - 6 = 14 oranges. The answer is 14."
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("Lily has 20 oranges. Lily gives 6, so Lily has 20 - 6 = 9 oranges. The answer is 9.", True),  # bad arithmetic
+    ("Lily has 11 oranges, so Lily has 11 - 6 = 5 oranges.", False),     # wrong quantity read
+    ("so Lily has 20 + 6 = 26 oranges.", False),                         # wrong operation
+    ("so Lily has 6 - 20 = -14.", False),                                # subtraction is ordered
+    ("20−6=14", True),                                              # unicode minus, no spaces
+    ("The answer is 14.", False),                                        # no equation at all
+    ("", False),
+])
+def test_first_step_correct(output, expected) -> None:
+    from lingualift_core.evaluate.answers import first_step_correct
+
+    assert first_step_correct(output, GOLD_SOLUTION) is expected
+
+
+def test_first_step_commutes_for_sums_and_products_only() -> None:
+    from lingualift_core.evaluate.answers import first_step, first_step_correct
+
+    assert first_step("so 3 x 4 = 12 and 5 + 1 = 6") == (3.0, "*", 4.0)
+    assert first_step_correct("4 * 3 = 12", "3 x 4 = 12") and first_step_correct("6 + 2 = 8", "2 + 6 = 8")
+    assert first_step_correct("anything", "The answer is 4.") is None  # no reference equation: no verdict
+
+
 def test_gold_answers_of_mgsm_and_msvamp_parse(shared_data: Path) -> None:
     """Every gold answer text of the real files reads as the right number."""
     n = 0

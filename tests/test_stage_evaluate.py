@@ -12,6 +12,7 @@ import torch
 
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, parse_params
+from lingualift_core.evaluate.answers import first_step_correct
 from lingualift_core.evaluate.benchmarks import clean_math_rows, layout_rows, match_rows
 from lingualift_core.evaluate.generation import PREDICTIONS
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
@@ -34,9 +35,17 @@ def _question(i: int, lang: str) -> str:
     return f"w{offset + i} w{offset + i + 1} has {i + 3} w40 . w41 w{offset + 2} {i + 1} ?".replace("has", "w5")
 
 
+def _solution_text(i: int) -> str:
+    return f"w5 {i + 3} + {i + 1} = {i + 4} . w8 {i + 4} ."
+
+
+def _solution(row: dict) -> str:
+    return _solution_text(int(row["id"][1:]))
+
+
 def _bench_rows() -> list[dict]:
     rows = [{"id": f"p{i}", "lang": lang, "question": _question(i, lang), "answer": float(i + 4),
-             "solution": f"w5 {i + 3} w6 {i + 1} , w7 {i + 4} . w8 {i + 4} ."}
+             "solution": _solution_text(i)}
             for lang in LANGS for i in range(N_PROBLEMS)]
     # malformed: empty question, no answer, non-finite answer, unknown language, duplicate (lang, id)
     rows += [
@@ -103,7 +112,8 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
     eval_dir = evaluated / "data" / "eval"
     assert (eval_dir / artifacts.COMPLETE_MARKER).is_file()
     table = artifacts.read_table(eval_dir / "predictions.parquet", PREDICTIONS)
-    assert table.column_names == ["id", "lang", "system", "benchmark", "prompt", "output", "pred", "gold", "correct"]
+    assert table.column_names == ["id", "lang", "system", "benchmark", "prompt", "output", "pred", "gold", "correct",
+                                  "first_step"]
     rows = table.to_pylist()
     # 3 systems x 4 languages x 4 valid problems; malformed rows skipped
     assert len(rows) == 3 * len(LANGS) * N_PROBLEMS
@@ -118,8 +128,15 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
     for r in rows:
         assert r["correct"] == (r["pred"] is not None and float(r["pred"]) == float(r["gold"]))
 
+    for r in rows:  # the fixture's problems have reference solutions: every math row gets a verdict
+        assert r["first_step"] == first_step_correct(r["output"], _solution(r))
+
     metrics = json.loads((evaluated / "data" / "metrics" / "evaluate.json").read_text())
     assert set(metrics) == {"lingualift", "mono_sft", "layout_only"}
+    assert set(metrics["lingualift"]) == {"math", "math:first_step"}
+    steps = [r for r in rows if r["system"] == "mono_sft" and r["lang"] == "qaa"]
+    assert metrics["mono_sft"]["math:first_step"]["qaa"] == round(100 * sum(r["first_step"] for r in steps)
+                                                                  / len(steps), 2)
     entry = metrics["lingualift"]["math"]
     assert set(entry) == set(LANGS) | {"avg_low", "avg_medium", "avg_high", "avg_all", "high_includes_en"}
     assert entry["high_includes_en"] is True

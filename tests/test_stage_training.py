@@ -204,6 +204,22 @@ def test_instruction_copies():
         assert head.endswith(tail) and "English" in head and "Velari" not in head
 
 
+def test_arithmetic_drills_are_correct_equations():
+    docs = base_models.arithmetic_drills(200, seed=5, max_operand=50)
+    assert docs == base_models.arithmetic_drills(200, seed=5, max_operand=50) and len(docs) == 200
+    ops = set()
+    for doc in docs:
+        eqs = doc.rstrip(".").split(". ")
+        assert len(eqs) == 8
+        for eq in eqs:
+            a, op, b, eq_sign, c = eq.split()
+            a, b, c = int(a), int(b), int(c)
+            ops.add(op)
+            assert eq_sign == "=" and c == {"+": a + b, "-": a - b, "*": a * b}[op] and c >= 0
+            assert op == "*" or max(a, b, c) < 50
+    assert ops == {"+", "-", "*"}
+
+
 def test_stage2_freezes_encoder_and_alignment(built):
     root, _, _ = built
     models = root / "data" / "models"

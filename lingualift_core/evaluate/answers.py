@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 __all__ = [
     "extract_math_answer",
+    "first_step",
+    "first_step_correct",
     "math_correct",
     "parse_choice_letter",
     "parse_nli_label",
@@ -145,6 +147,42 @@ def math_correct(pred: float | None, gold: float, tol: float = 1e-3) -> bool:
     if isinstance(pred, float) and math.isnan(pred):
         return False
     return abs(float(pred) - float(gold)) <= tol
+
+
+_STEP = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*([-+*x\u00d7/])\s*(-?\d+(?:\.\d+)?)\s*=")
+
+
+def first_step(text: str | None) -> tuple[float, str, float] | None:
+    """The left-hand side ``(a, op, b)`` of the first equation "a op b =" in a chain of thought, or None.
+
+    ``x`` and ``\u00d7`` read as ``*``. Used by :func:`first_step_correct`."""
+    if not text:
+        return None
+    match = _STEP.search(_normalise(text))
+    if match is None:
+        return None
+    op = "*" if match.group(2) in ("x", "\u00d7") else match.group(2)
+    return float(match.group(1)), op, float(match.group(3))
+
+
+def first_step_correct(output: str | None, solution: str | None) -> bool | None:
+    """Whether the output's first equation reads the same numbers with the same operation as the reference
+    solution's first one ("20 - 6 =" in both); None when the reference has no equation.
+
+    A reading diagnostic beside answer accuracy: picking the right quantity of the right person and the right
+    operation needs the words of the problem, while the arithmetic after "=" does not. With tiny models whose
+    arithmetic is weak, answer accuracy sits near zero for every system and hides whether a system understood
+    the problem; this step does not. Addition and multiplication match in either operand order."""
+    gold = first_step(solution)
+    if gold is None:
+        return None
+    pred = first_step(output)
+    if pred is None or pred[1] != gold[1]:
+        return False
+    same = math_correct(pred[0], gold[0]) and math_correct(pred[2], gold[2])
+    if gold[1] in "+*":
+        same = same or (math_correct(pred[0], gold[2]) and math_correct(pred[2], gold[0]))
+    return same
 
 
 # ------------------------------------------------------------------------------------------------------ NLI

@@ -11,6 +11,8 @@ Predictions table (artifact ``predictions``, :data:`PREDICTIONS`), one row per (
     pred       str?   the parsed answer (number as text, NLI label, option letter); null when unreadable
     gold       str    the gold answer in the same form
     correct    bool
+    first_step bool?  math with a reference solution: the first equation reads the reference's numbers and
+                      operation (``answers.first_step_correct``); null otherwise
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from lingualift_core.artifacts import ArtifactSchema
-from lingualift_core.evaluate.answers import extract_math_answer, math_correct, parse_choice_letter, parse_nli_label
+from lingualift_core.evaluate.answers import (extract_math_answer, first_step_correct, math_correct, parse_choice_letter,
+                                              parse_nli_label)
 from lingualift_core.evaluate.prompts import COT_TEMPLATE, DIRECT_TEMPLATE, Prompt, PromptTemplate, prompts_for
 from lingualift_core.sources.math import format_number
 
@@ -41,7 +44,7 @@ TASKS = ("math", "nli", "mc")
 
 PREDICTIONS = ArtifactSchema(
     "predictions",
-    1,
+    2,
     pa.schema(
         [
             ("id", pa.string()),
@@ -53,6 +56,7 @@ PREDICTIONS = ArtifactSchema(
             ("pred", pa.string()),
             ("gold", pa.string()),
             ("correct", pa.bool_()),
+            ("first_step", pa.bool_()),  # math with a reference solution: answers.first_step_correct; else null
         ]
     ),
 )
@@ -146,6 +150,7 @@ def build_predictions(rows: Sequence[Mapping[str, Any]], prompts: Sequence[Promp
         columns["pred"].append(pred)
         columns["gold"].append(str(gold))
         columns["correct"].append(bool(correct))
+        columns["first_step"].append(first_step_correct(output, row.get("solution")) if task == "math" else None)
     return pa.table(columns, schema=PREDICTIONS.with_metadata())
 
 

@@ -129,6 +129,36 @@ def instruction_copies(sentences: Sequence[str], n: int, *, seed: int, scramble_
     return out
 
 
+def arithmetic_drills(n: int, *, seed: int, max_operand: int = 100, per_doc: int = 8) -> list[str]:
+    """`n` documents of `per_doc` equations in the task solutions' format: "17 + 11 = 28. 40 - 13 = 27. ...".
+
+    Sums below `max_operand`, differences of operands below it (never negative), small products.
+    A real LLM knows arithmetic from pre-training; the tiny one sees a few thousand solved problems only, and
+    after Mono-SFT it got 8 of 74 equations right in its own English solutions while the reasoning steps were
+    mostly right (toy world, default size), so English accuracy, and with it any transfer, was capped by
+    arithmetic rather than by language."""
+    import random
+
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n):
+        eqs = []
+        for _ in range(per_doc):
+            op = rng.choices("+-*", weights=(10, 10, 1))[0]
+            if op == "*":
+                a, b = rng.randrange(0, 21), rng.randrange(1, 6)
+                eqs.append(f"{a} * {b} = {a * b}")
+            else:
+                a, b = rng.randrange(0, max_operand), rng.randrange(0, max_operand)
+                if op == "+" and a + b >= max_operand:  # keep sums in the task's range
+                    op = "-"
+                if op == "-" and b > a:
+                    a, b = b, a
+                eqs.append(f"{a} {op} {b} = {a + b if op == '+' else a - b}")
+        docs.append(". ".join(eqs) + ".")
+    return docs
+
+
 def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mapping[str, Path]) -> dict[str, Any]:
     """Trains the tokenizers, pre-trains both tiny models and saves them under `out/{encoder,llm}`.
 
@@ -185,6 +215,7 @@ def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mappi
     llm_texts = list(en_train) + (texts["problems"] if llm_cfg.math_text else [])
     llm_texts += instruction_copies(en_train, llm_cfg.instruction_copies, seed=seed + 2,
                                     scramble_fraction=llm_cfg.copy_scramble_fraction)
+    llm_texts += arithmetic_drills(llm_cfg.arithmetic_drills, seed=seed + 3)
     llm_tok = train_tokenizer(llm_texts, vocab_size=llm_cfg.vocab_size, kind="llm",
                               model_max_length=llm_cfg.max_positions)
     config = tiny_llm_config(len(llm_tok), hidden=llm_cfg.hidden, layers=llm_cfg.layers, heads=llm_cfg.heads,

@@ -408,6 +408,17 @@ def _group_sections(metrics: Mapping[str, Mapping[str, Any]], benchmarks: Sequen
 # ---------------------------------------------------------------------------------------------------- run
 
 
+def first_step_table(predictions: pa.Table) -> pa.Table:
+    """The rows with a `first_step` verdict as a pseudo-benchmark `<benchmark>:first_step` (`correct` = the
+    verdict), so the metrics, reports and plots show the reading diagnostic beside answer accuracy."""
+    import pyarrow.compute as pc
+
+    rows = predictions.filter(pc.is_valid(predictions.column("first_step")))
+    bench = pc.binary_join_element_wise(rows.column("benchmark"), pa.scalar("first_step"), ":")
+    return pa.table({"id": rows.column("id"), "lang": rows.column("lang"), "system": rows.column("system"),
+                     "benchmark": bench, "correct": rows.column("first_step")})
+
+
 def run(params: Params, root: Path) -> dict:
     """Evaluates every system, writes predictions, reports and metrics; returns the metrics dict."""
     import torch
@@ -435,7 +446,8 @@ def run(params: Params, root: Path) -> dict:
     predictions = pa.concat_tables(tables)
     langs = sorted(set(predictions.column("lang").to_pylist()))
     levels = levels_mapping(langs)
-    metrics = compute_metrics(predictions, levels, english_in_high=cfg.english_in_high)
+    metrics = compute_metrics([predictions, first_step_table(predictions)], levels,
+                              english_in_high=cfg.english_in_high)
 
     data_md, data_info = _data_section(benchmarks, root)
     analysis: dict[str, Any] = {"benchmarks": data_info, "generation": generation,
@@ -446,8 +458,8 @@ def run(params: Params, root: Path) -> dict:
         plots = out / "plots"
         plots.mkdir()
         plot_links = {}
-        for bench in benchmarks:
-            path = plot_accuracy_bars(metrics, bench, levels, plots / f"accuracy_{bench}.png",
+        for bench in sorted({b for entry in metrics.values() for b in entry}):
+            path = plot_accuracy_bars(metrics, bench, levels, plots / f"accuracy_{bench.replace(':', '_')}.png",
                                       systems=list(cfg.systems))
             plot_links[bench] = f"plots/{path.name}"
         extra = {"Benchmark data": data_md,

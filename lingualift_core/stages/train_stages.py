@@ -329,7 +329,7 @@ def _load_base(stage: str, src: Mapping[str, BaseSource], params: Params, record
         texts = sorted({str(r["output"]) for r in records})
         texts = random.Random(params.pipeline.seed).sample(texts, min(len(texts), 4096))  # enough pairs, cheap
         info = warm_start_alignment(model, texts, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
-                                    seed=params.pipeline.seed)
+                                    seed=params.pipeline.seed, batch_size=cfg.warm_start_batch_size)
         log.info("%s: alignment warm start on shared tokens: %s", stage, info)
     return model
 
