@@ -461,6 +461,9 @@ class Stage1Config:
     threads: int = num(2, 1, 256)
     resume: bool = opt(True, "resume from data/checkpoints/stage1 when its inputs and config match")
     recall_per_lang: int = num(30, 0, 1_000_000, "held-out records per language for the reconstruction recall")
+    recall_on_parallel: bool = opt(True, "also measure recall on whole target-language sentences of "
+                                    "data/raw/parallel (what the test inputs look like); languages without pairs "
+                                    "are skipped")
     eval_batch_size: int = num(32, 1, 4096)
     train: TrainConfig = field(default_factory=lambda: stage1_config(
         global_batch_size=64, micro_batch_size=64, max_steps=400, learning_rate=2e-3, max_length=512,

@@ -76,6 +76,9 @@ def write_inputs(root: Path) -> None:
                 "input": toy(t), "output": t} for i, t in enumerate(en)]
     artifacts.write_rows(paths.stage1_records, records[:48], RECORDS)
     artifacts.write_rows(paths.stage1_holdout, records[48:], RECORDS)
+    pairs = [{"id": f"p{i}", "src_lang": "en", "tgt_lang": "qaa", "src": t, "tgt": toy(t)}
+             for i, t in enumerate(english(5, seed=4))]
+    artifacts.write_rows(paths.parallel("qaa"), pairs, artifacts.PARALLEL)
 
 
 def run_all(root: Path, params) -> dict:
@@ -141,6 +144,12 @@ def test_metrics_and_plots(built):
                 "padding_waste", "seconds"):
         assert key in s1, key
     assert s1["steps"] == 3 and s1["recall_records"] == 2 and 0 <= s1["reconstruction_recall"] <= 1
+    # whole target-language sentences from data/raw/parallel (first recall_per_lang pairs per language)
+    assert set(s1["parallel_recall_per_lang"]) == {"qaa"}
+    assert s1["parallel_recall"] == s1["parallel_recall_per_lang"]["qaa"]
+    meta = json.loads((root / "data" / "models" / "stage1" / "run_meta.json").read_text())
+    examples = meta["parallel_recall_examples"]["qaa"]
+    assert len(examples) == 1 and examples[0]["input"] == toy(english(5, seed=4)[0])
     assert s1["records"] == 48 and s1["records_used"] == 24  # max_steps x global batch, drawn before tokenizing
     assert s1 == results["stage1"]
     for stage in ("stage2", "mono_sft", "layout_sft"):
