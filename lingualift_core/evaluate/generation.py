@@ -23,8 +23,13 @@ from typing import Any
 import pyarrow as pa
 
 from lingualift_core.artifacts import ArtifactSchema
-from lingualift_core.evaluate.answers import (extract_math_answer, first_step_correct, math_correct, parse_choice_letter,
-                                              parse_nli_label)
+from lingualift_core.evaluate.answers import (
+    extract_math_answer,
+    first_step_correct,
+    math_correct,
+    parse_choice_letter,
+    parse_nli_label,
+)
 from lingualift_core.evaluate.prompts import COT_TEMPLATE, DIRECT_TEMPLATE, Prompt, PromptTemplate, prompts_for
 from lingualift_core.sources.math import format_number
 

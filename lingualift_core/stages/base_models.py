@@ -136,7 +136,8 @@ def arithmetic_drills(n: int, *, seed: int, max_operand: int = 100, per_doc: int
     A real LLM knows arithmetic from pre-training; the tiny one sees a few thousand solved problems only, and
     after Mono-SFT it got 8 of 74 equations right in its own English solutions while the reasoning steps were
     mostly right (toy world, default size), so English accuracy, and with it any transfer, was capped by
-    arithmetic rather than by language."""
+    arithmetic rather than by language. Measured: 10,000 documents did not teach it within 800 steps (1% of
+    "a op b =" completions right, as without them) and lowered held-out copy accuracy; off by default."""
     import random
 
     rng = random.Random(seed)
