@@ -499,13 +499,16 @@ class MonoSFTConfig:
 
 @dataclass(frozen=True)
 class EvalBenchmarkConfig:
-    """One math benchmark. `source: artifact` reads a `math` Parquet file; mgsm / msvamp / mmwp read the
-    benchmark's own folder with lingualift_core.sources."""
+    """One benchmark. Math: `source: artifact` reads a `math` Parquet file; mgsm / msvamp / mmwp read the
+    benchmark's own folder with lingualift_core.sources. NLI: xnli (TSV folder). Multiple choice: xcopa, xcsqa
+    (JSON Lines folders). Floor systems are evaluated on math only (the layout-only copies are math problems)."""
 
-    source: Literal["artifact", "mgsm", "msvamp", "mmwp"] = opt("artifact")
+    source: Literal["artifact", "mgsm", "msvamp", "mmwp", "xnli", "xcopa", "xcsqa"] = opt("artifact")
     path: str = opt("data/raw/benchmarks/math_test.parquet", "file (artifact) or folder, relative to the root")
+    split: str | None = opt(None, "xnli: test | dev, xcopa: test | val, xcsqa: dev | test (null: test, test, dev)")
     layout_path: str | None = opt("data/raw/benchmarks/math_test_layout.parquet",
-                                  "layout-only copy for floor systems; null: built in memory (toyworld.layout_only)")
+                                  "layout-only copy for floor systems (math); null: built in memory "
+                                  "(toyworld.layout_only)")
     id_prefix: str | None = opt(None, "keep rows whose id starts with this (e.g. mgsm- in a mixed math_test file)")
     langs: tuple[str, ...] | None = opt(None, "null: every language of the file")
     max_per_lang: int | None = opt(None, "the first N problems of each language (null: all)")

@@ -18,6 +18,7 @@ from lingualift_core.evaluate.generation import PREDICTIONS
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
 from lingualift_core.evaluate.prompts import COT_TEMPLATE
 from lingualift_core.evaluate.representations import sentence_vectors
+from lingualift_core.evaluate.scoring import language_keys
 from lingualift_core.evaluate.systems import eval_template, render_prompt, solution_token_budget
 from lingualift_core.model import PromptTemplate
 from lingualift_core.model.testing import tiny_lingualift, toy_words
@@ -191,6 +192,47 @@ def test_benchmark_without_valid_rows_fails_naming_the_file(models: Path, tmp_pa
                          artifacts.MATH)
     with pytest.raises(NoValidRowsError, match=str(path)):
         stage.run(_params(), root)
+
+
+def _write_task_benchmarks(root: Path) -> tuple[Path, Path]:
+    """A two-language XNLI folder (genre layout: English + Swahili columns) and an XCOPA folder with one
+    malformed line."""
+    xnli = root / "xnli"
+    xnli.mkdir()
+    lines = ["genre\tlabel\tsentence1_en\tsentence2_en\tsentence1_sw\tsentence2_sw"]
+    for i, label in enumerate(["entailment", "neutral", "contradiction"]):
+        lines.append(f"g\t{label}\tw{i} w{i + 1}\tw{i + 2}\tx{i} x{i + 1}\tx{i + 2}")
+    (xnli / "sw.genre.test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    xcopa = root / "xcopa" / "data" / "sw"
+    xcopa.mkdir(parents=True)
+    objs = [{"premise": f"x{i} x{i + 1}", "choice1": f"x{i + 2}", "choice2": f"x{i + 3}",
+             "question": "cause" if i % 2 else "effect", "label": i % 2, "idx": i} for i in range(4)]
+    text = "\n".join(json.dumps(o) for o in objs) + '\n{"premise": "x1", "label": 3}\n'
+    (xcopa / "test.sw.jsonl").write_text(text, encoding="utf-8")
+    return xnli, root / "xcopa"
+
+
+def test_nli_and_multiple_choice_benchmarks(models: Path, tmp_path: Path) -> None:
+    root = _make_root(tmp_path / "root", models)
+    xnli, xcopa = _write_task_benchmarks(root)
+    math = {"source": "artifact", "path": "data/raw/benchmarks/math_test.parquet", "max_per_lang": 2}
+    params = _params(alignment={"enabled": False},
+                     benchmarks={"math": math, "xnli": {"source": "xnli", "path": str(xnli)},
+                                 "xcopa": {"source": "xcopa", "path": str(xcopa), "max_per_lang": 3}})
+    metrics = stage.run(params, root)
+    # the floor system reads layout-only math problems: it has no NLI / multiple-choice entry
+    assert set(metrics["layout_only"]) == {"math", "math:first_step"}
+    assert set(metrics["lingualift"]) == {"math", "math:first_step", "xnli", "xcopa"}
+    assert set(language_keys(metrics["mono_sft"]["xnli"])) == {"en", "sw"}
+    rows = artifacts.read_table(root / "data/eval/predictions.parquet", PREDICTIONS).to_pylist()
+    nli = [r for r in rows if r["benchmark"] == "xnli" and r["system"] == "lingualift"]
+    assert len(nli) == 6 and {r["gold"] for r in nli} == {"entailment", "neutral", "contradiction"}
+    assert all(r["first_step"] is None for r in nli)  # the reading diagnostic is for math only
+    assert all(r["correct"] == (r["pred"] == r["gold"]) for r in nli)
+    mc = [r for r in rows if r["benchmark"] == "xcopa" and r["system"] == "mono_sft"]
+    assert len(mc) == 3 and {r["gold"] for r in mc} <= {"A", "B"}  # max_per_lang: 3 of the 4 valid rows
+    analysis = json.loads((root / "data/metrics/evaluate_analysis.json").read_text())
+    assert analysis["benchmarks"]["xcopa"]["malformed"] == 1
 
 
 def test_missing_model_fails_naming_the_folder(models: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ benchmark left with no valid row raises :class:`~lingualift_core.sources.NoValid
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,29 @@ def layout_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     from lingualift_core.toyworld import layout_only
 
     return [{**row, "question": layout_only(str(row["question"]))} for row in rows]
+
+
+TASK_OF_SOURCE: dict[str, str] = {"artifact": "math", "mgsm": "math", "msvamp": "math", "mmwp": "math",
+                                  "xnli": "nli", "xcopa": "mc", "xcsqa": "mc"}
+_DEFAULT_SPLIT = {"xnli": "test", "xcopa": "test", "xcsqa": "dev"}
+
+
+def load_task_benchmark(source: str, path: str | Path, *, split: str | None = None,
+                        langs: Sequence[str] | None = None, max_per_lang: int | None = None) -> LoadResult:
+    """An NLI (``xnli``) or multiple-choice (``xcopa``, ``xcsqa``) benchmark folder through
+    :mod:`lingualift_core.sources`; malformed rows are counted in the report and skipped. Keeps the first
+    ``max_per_lang`` rows per language. Raises ``NoValidRowsError`` naming ``path`` when nothing is left."""
+    from lingualift_core.sources import load_xcopa, load_xcsqa, load_xnli_folder
+
+    loaders = {"xnli": load_xnli_folder, "xcopa": load_xcopa, "xcsqa": load_xcsqa}
+    if source not in loaders:
+        raise ValueError(f"unknown task benchmark source {source!r} ({', '.join(loaders)})")
+    result = loaders[source](path, split=split or _DEFAULT_SPLIT[source], langs=langs)
+    rows, seen = [], Counter()
+    for row in result.rows:
+        seen[row["lang"]] += 1
+        if max_per_lang is None or seen[row["lang"]] <= max_per_lang:
+            rows.append(row)
+    if not rows:
+        raise NoValidRowsError(f"{path}: no valid {source} rows ({result.report.n_bad} malformed)")
+    return LoadResult(rows, result.report)

@@ -42,10 +42,17 @@ import pyarrow as pa
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, EvalAlignmentConfig, EvaluateConfig, Params
 from lingualift_core.evaluate import alignment as align
-from lingualift_core.evaluate.benchmarks import layout_rows, load_math_benchmark, match_rows, read_math_artifact
+from lingualift_core.evaluate.benchmarks import (
+    TASK_OF_SOURCE,
+    layout_rows,
+    load_math_benchmark,
+    load_task_benchmark,
+    match_rows,
+    read_math_artifact,
+)
 from lingualift_core.evaluate.generation import PREDICTIONS, build_predictions, run_generation
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
-from lingualift_core.evaluate.prompts import math_prompt
+from lingualift_core.evaluate.prompts import prompts_for
 from lingualift_core.evaluate.reports import markdown_report, plot_accuracy_bars
 from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys
 from lingualift_core.languages import levels_mapping
@@ -57,6 +64,8 @@ log = logging.getLogger("lingualift.evaluate")
 STAGE = "evaluate"
 # prompts handed to the model per call: several generate batches, so progress lines come often enough
 CHUNK_BATCHES = 4
+# NLI labels and option letters are short answers
+TASK_MAX_NEW_TOKENS = 32
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Benchmark:
     file: str
     rows: list[dict[str, Any]]
     report: LoadReport
+    task: str = "math"  # math | nli | mc
     floor_rows: list[dict[str, Any]] | None = None
     floor_file: str | None = None
     floor_report: LoadReport | None = None
@@ -125,12 +135,17 @@ def load_benchmarks(cfg: EvaluateConfig, root: Path) -> dict[str, Benchmark]:
     out: dict[str, Benchmark] = {}
     for name, spec in cfg.benchmarks.items():
         path = _resolve(root, spec.path)
-        loaded = load_math_benchmark(spec.source, path, langs=spec.langs, id_prefix=spec.id_prefix,
-                                     max_per_lang=spec.max_per_lang)
-        bench = Benchmark(name, _shown(path, root), loaded.rows, loaded.report)
+        task = TASK_OF_SOURCE[spec.source]
+        if task == "math":
+            loaded = load_math_benchmark(spec.source, path, langs=spec.langs, id_prefix=spec.id_prefix,
+                                         max_per_lang=spec.max_per_lang)
+        else:
+            loaded = load_task_benchmark(spec.source, path, split=spec.split, langs=spec.langs,
+                                         max_per_lang=spec.max_per_lang)
+        bench = Benchmark(name, _shown(path, root), loaded.rows, loaded.report, task=task)
         if loaded.report.n_bad:
             log.warning("evaluate: %s: %s", name, loaded.report.summary())
-        if need_floor:
+        if need_floor and task == "math":
             if spec.layout_path is None:
                 bench.floor_rows, bench.floor_file = layout_rows(loaded.rows), "built in memory (layout_only)"
             else:
@@ -185,22 +200,28 @@ def evaluate_model(model: Any, system: str, benchmarks: Mapping[str, Benchmark],
     gen_cfg = cfg.generation
     tables, info = [], {}
     for name, bench in benchmarks.items():
+        if floor and bench.task != "math":
+            log.info("evaluate: %s skips %s: the layout-only floor is defined for math only", system, name)
+            continue
         rows = bench.floor_rows if floor else bench.rows
         assert rows is not None  # floor copies are loaded whenever a floor system exists
         max_new = gen_cfg.max_new_tokens
-        if gen_cfg.fit_to_solutions:
+        if bench.task != "math":
+            max_new = min(max_new, TASK_MAX_NEW_TOKENS)
+        elif gen_cfg.fit_to_solutions:
             max_new = solution_token_budget(model.llm_tokenizer, [r.get("solution") for r in rows], cap=max_new)
-        gen = ModelGenerator(model, style=cfg.prompt.style, trigger=cfg.prompt.trigger,
-                             batch_size=gen_cfg.batch_size, max_new_tokens=max_new,
-                             stop_strings=gen_cfg.stop_strings, max_length=gen_cfg.max_length)
-        prompts = [math_prompt(r["question"], instruction=instruction) for r in rows]
+        trigger = cfg.prompt.trigger if bench.task == "math" else ""  # the CoT trigger is for math
+        gen = ModelGenerator(model, style=cfg.prompt.style, trigger=trigger, batch_size=gen_cfg.batch_size,
+                             max_new_tokens=max_new, stop_strings=gen_cfg.stop_strings,
+                             max_length=gen_cfg.max_length)
+        prompts = prompts_for(bench.task, rows, **({"instruction": instruction} if bench.task == "math" else {}))
         with Progress(f"evaluate:{system}/{name}", total=len(prompts)) as bar, Timer() as timer:
             def on_batch(done: int, total: int, _outputs: list[str]) -> None:
                 bar.update(done - bar.done)
 
             outputs = run_generation(gen, prompts, batch_size=gen_cfg.batch_size * CHUNK_BATCHES,
                                      on_batch=on_batch, sort_by_length=True)
-        table = build_predictions(rows, prompts, outputs, system=system, benchmark=name, task="math")
+        table = build_predictions(rows, prompts, outputs, system=system, benchmark=name, task=bench.task)
         rendered = pa.array([gen.render(p) for p in prompts], type=pa.string())
         table = table.set_column(table.schema.get_field_index("prompt"), "prompt", rendered)
         tables.append(table)
