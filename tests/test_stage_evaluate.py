@@ -355,6 +355,13 @@ def test_real_benchmark_folders_and_tatoeba_pairs(shared_data: Path) -> None:
     assert list(pairs) == ["sw"] and len(pairs["sw"][0]) == len(pairs["sw"][1]) == 50
     assert report["gu"] == {"skipped": "no Tatoeba test set for this language"}
     assert report["sw"]["pairs"] == 50 and report["sw"]["file"].endswith("tatoeba.swh-eng.swh")
+    from lingualift_core.evaluate.benchmarks import load_task_benchmark
+
+    xnli = load_task_benchmark("xnli", shared_data / "xnli_partial", max_per_lang=5)
+    assert {r["lang"] for r in xnli.rows} >= {"en", "sw"} and xnli.report.n_bad == 0
+    assert all(sum(r["lang"] == lang for r in xnli.rows) == 5 for lang in {r["lang"] for r in xnli.rows})
+    xcopa = load_task_benchmark("xcopa", shared_data / "xcopa", langs=["sw", "ht"])
+    assert len(xcopa.rows) == 1000 and {r["answer"] for r in xcopa.rows} == {"A", "B"}
 
 
 def test_generator_leaves_the_saved_template_alone() -> None:
