@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingualift_core.threads import torch_threads
+
 from .embeddings import Embeddings, _check_pair
 from .errors import LexiconError
 from .knn import as_f32, csls_search, limit_threads, mean_topk_sim, single_threaded_blas, unit_rows
@@ -402,13 +404,8 @@ def adversarial_init(
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             dis_losses: list[float] = []
-            old_threads = torch.get_num_threads()
-            if cfg.threads is not None:
-                torch.set_num_threads(cfg.threads)
-            try:
+            with torch_threads(cfg.threads):
                 _adversarial_epoch(cfg, dis, mapping, opt_dis, opt_map, batch, y, dis_losses)
-            finally:
-                torch.set_num_threads(old_threads)
             w_np = mapping.weight.detach().numpy().astype(np.float32, copy=True)
             metric = score(w_np)
             history.append(

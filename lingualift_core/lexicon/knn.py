@@ -20,7 +20,8 @@ from typing import Iterator, Literal
 
 import faiss
 import numpy as np
-import torch
+
+from lingualift_core.threads import torch_threads
 
 from .errors import LexiconError
 
@@ -41,14 +42,12 @@ def limit_threads(threads: int | None) -> Iterator[None]:
     if int(threads) < 1:
         raise LexiconError(f"threads must be >= 1, got {threads}")
     old_faiss = faiss.omp_get_max_threads()
-    old_torch = torch.get_num_threads()
     faiss.omp_set_num_threads(int(threads))
-    torch.set_num_threads(int(threads))
     try:
-        yield
+        with torch_threads(int(threads)):
+            yield
     finally:
         faiss.omp_set_num_threads(old_faiss)
-        torch.set_num_threads(old_torch)
 
 
 @contextmanager

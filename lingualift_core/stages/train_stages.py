@@ -26,7 +26,6 @@ successful save.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -44,6 +43,7 @@ from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, Params, section_to_dict
 from lingualift_core.stages.base_models import BaseSource, base_sources, plot_file, write_plot
 from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.threads import torch_threads
 
 log = logging.getLogger("lingualift.train")
 
@@ -131,18 +131,6 @@ class _StepReporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _prepare_checkpoints(folder: Path, identity: Mapping[str, Any], resume: bool, stage: str) -> bool:
@@ -478,7 +466,7 @@ def run_stage1(params: Params, root: Path) -> dict:
                 "base": {part: source_fingerprint(s) for part, s in src.items()},
                 "records": file_fingerprint(paths.stage1_records)}
     log.info("%s: %d records, layout=%s, alignment=%s", stage, len(records), cfg.layout, cfg.alignment)
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         used = records_for_steps(records, cfg.train)
         model, result = train_model(stage, lambda: _load_base(stage, src, params, used), used, cfg.train,
                                     ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
@@ -534,7 +522,7 @@ def run_stage2(params: Params, root: Path) -> dict:
                 "stage1": folder_fingerprint(artifacts.require_complete(model_dir(paths, "stage1"))),
                 "records": file_fingerprint(paths.math_sft)}
     log.info("%s: %d records, llm=%s", stage, len(records), "lora" if cfg.train.lora else cfg.train.train_llm)
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         used = records_for_steps(records, cfg.train)
         model, result = train_model(stage, lambda: _load_stage1(paths, params), used, cfg.train,
                                     ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
@@ -570,7 +558,7 @@ def _run_llm_sft(params: Params, root: Path, stage: str, data: Path) -> dict:
     identity = {"stage": stage, "params": _section_identity(cfg), "llm": source_fingerprint(src),
                 "records": file_fingerprint(data)}
     log.info("%s: %d records from %s", stage, len(records), data.name)
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         used = records_for_steps(records, train_cfg)
         model, result = train_model(stage, lambda: _load_llm_only(stage, src, params), used, train_cfg,
                                     ckpt_folder=ckpt, identity=identity, resume=cfg.resume)

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
 
 from lingualift_core.model.tiny import LLM_SEP_TOKEN, check_tokenizer_config
+from lingualift_core.threads import torch_threads
 
 __all__ = [
     "pretrain_encoder_mlm",
@@ -50,21 +51,6 @@ History = list[dict]
 
 
 # --------------------------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    if n is None:
-        yield
-        return
-    if n <= 0:
-        raise ValueError(f"num_threads must be positive, got {n}")
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 @contextlib.contextmanager
 def _seeded(seed: int):
     """Seed torch/python/numpy for the block and restore the caller's RNG states afterwards."""
@@ -281,7 +267,7 @@ def pretrain_encoder_mlm(
         raise ValueError("no text with a non-special token after tokenisation")
     lengths = [len(e) for e in enc]
 
-    with _torch_threads(num_threads), _seeded(seed):
+    with torch_threads(num_threads), _seeded(seed):
         model = AutoModelForMaskedLM.from_config(config).to(device)
         rng = np.random.default_rng(seed)
         gen = torch.Generator().manual_seed(seed + 1)
@@ -325,7 +311,7 @@ def mlm_accuracy(
     device = next(model.parameters()).device
     correct = total = 0
     try:
-        with _torch_threads(num_threads):
+        with torch_threads(num_threads):
             for i in range(0, len(data), batch_size):
                 enc = tokenizer(data[i:i + batch_size], truncation=True, max_length=seq_len)["input_ids"]
                 ids, mask = _pad(enc, tokenizer.pad_token_id)
@@ -531,7 +517,7 @@ def pretrain_llm_clm(
                                     random_fraction=copy_random_fraction)
         return [d for d in encode(strs) if len(d) <= seq_len]
 
-    with _torch_threads(num_threads), _seeded(seed):
+    with torch_threads(num_threads), _seeded(seed):
         model = AutoModelForCausalLM.from_config(config).to(device)
         text_stream = _window_stream(lambda epoch: docs, seq_len, np.random.default_rng(seed))
         copy_stream = _window_stream(copy_docs, seq_len, np.random.default_rng(seed + 1)) if use_copy else None
@@ -586,7 +572,7 @@ def copy_accuracy(
     tokenizer.padding_side = "left"
     correct = total = exact = 0
     try:
-        with _torch_threads(num_threads):
+        with torch_threads(num_threads):
             for i in range(0, len(data), batch_size):
                 chunk = data[i:i + batch_size]
                 targets = [t + [eos] for t in tokenizer(chunk, add_special_tokens=False)["input_ids"]]
