@@ -435,10 +435,11 @@ def parallel_recall(model: Any, paths: Paths, langs: Sequence[str], per_lang: in
     out: dict[str, Any] = {"per_lang": {}, "examples": {}}
     for lang in langs:
         path = paths.parallel(lang)
-        if not path.is_file() or lang not in instructions:
-            continue
-        pairs = artifacts.read_table(path, artifacts.PARALLEL).slice(0, per_lang).to_pylist()
-        if not pairs:
+        pairs = (artifacts.read_table(path, artifacts.PARALLEL).slice(0, per_lang).to_pylist()
+                 if path.is_file() else [])
+        if not pairs or lang not in instructions:
+            log.info("stage1: no whole-sentence recall for %s (%s)", lang,
+                     "no held-out record" if pairs else f"no parallel pairs in {path}")
             continue
         rows = [{"instruction": instructions[lang], "input": p["tgt"], "output": p["src"]} for p in pairs]
         res = reconstruction_recall(model, rows, batch_size=batch_size, n_examples=1)
