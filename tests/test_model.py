@@ -289,6 +289,17 @@ def test_hidden_size_mismatch_errors(tmp_path):
         LinguaLIFTModel.from_pretrained(folder)
 
 
+def test_half_precision_checkpoints_load_as_float32(tmp_path):
+    """Llama-2-7B is stored in float16; transformers 5 would keep that dtype, the training loop needs fp32."""
+    from lingualift_core.model.testing import random_llama, random_t5_encoder
+
+    random_llama(40, dtype=torch.float16).save_pretrained(tmp_path / "llm16")
+    random_t5_encoder(40, dtype=torch.bfloat16).save_pretrained(tmp_path / "enc16")
+    assert load_llm(str(tmp_path / "llm16")).dtype == torch.float32
+    assert load_encoder(str(tmp_path / "enc16")).dtype == torch.float32
+    assert load_llm(str(tmp_path / "llm16"), dtype=torch.bfloat16).dtype == torch.bfloat16
+
+
 def test_offline_load_error_names_id():
     with pytest.raises(ModelLoadError, match=r"LLM 'nobody/no-such-llm' .*no hub access.*local model folder"):
         load_llm("nobody/no-such-llm")

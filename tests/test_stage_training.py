@@ -341,3 +341,30 @@ def test_hub_source_records_ids(built, tmp_path):
     with pytest.raises(ConfigError, match=r"base_models\.hub\.llm") as err:
         base_models.run(parse_params(missing), root)
     assert "\n" not in str(err.value)
+
+
+def test_stage2_under_an_fsdp_launch(built, tmp_path):
+    """`accelerate launch --config_file configs/accelerate/fsdp.yaml -m lingualift_core.cli stage stage2` (on 2 CPU
+    processes): the saved stage-2 model equals the one-process run's (micro-batches 2 x 4 instead of 1 x 8: the
+    same gradient up to float summation order)."""
+    import copy
+
+    import yaml
+    from fsdp_worker import cpu_fsdp_config, launch
+
+    root = tmp_path / "repo"
+    shutil.copytree(built[0] / "data", root / "data", ignore=shutil.ignore_patterns("stage2"))
+    params = copy.deepcopy(PARAMS)
+    params["stage2"]["train"]["micro_batch_size"] = 4
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = launch(cpu_fsdp_config(tmp_path), "lingualift_core.cli", "stage", "stage2", "--root", str(root),
+                  "--params", str(root / "params.yaml"), module=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads(Paths(root).metrics_file("stage2").read_text())
+    assert metrics["parallelism"] == "fsdp2" and metrics["world_size"] == 2
+    ref = json.loads(Paths(built[0]).metrics_file("stage2").read_text())
+    assert ref["parallelism"] == "single" and metrics["steps"] == ref["steps"]
+    assert metrics["final_loss"] == pytest.approx(ref["final_loss"], abs=1e-4)
+    got, want = tensors(root / "data" / "models" / "stage2" / "llm"), tensors(built[0] / "data" / "models" / "stage2" / "llm")
+    assert got.keys() == want.keys()
+    assert max(float((got[k] - want[k]).abs().max()) for k in got) < 1e-5

@@ -3,6 +3,10 @@
 Every loader takes a Hugging Face id or a local folder. When the weights cannot be found locally (this project's
 machines have no hub access), the Hugging Face error is wrapped in a :class:`ModelLoadError` with a one-line
 message that names the id and says what to do (pass a local folder), the original exception chained.
+
+Weights load in float32 unless a dtype is given: transformers 5 otherwise keeps the checkpoint's dtype
+(Llama-2-7B's is float16), and the training loop keeps fp32 master weights (bf16 is an autocast / FSDP compute
+dtype, not a storage dtype): AdamW steps of lr 2e-5 on float16 weights are mostly rounded away.
 """
 
 from __future__ import annotations
@@ -76,9 +80,7 @@ def load_encoder(
     kw = _common_kwargs(revision, local_files_only)
     try:
         config = AutoConfig.from_pretrained(str(source), **kw)
-        load_kw = dict(kw)
-        if dtype is not None:
-            load_kw["dtype"] = dtype
+        load_kw = dict(kw, dtype=dtype or torch.float32)
         try:
             cls = AutoModelForTextEncoding._model_mapping[type(config)]
         except KeyError:
@@ -105,9 +107,8 @@ def load_llm(
         # config first: fails fast offline (the Auto class's adapter lookup ignores local_files_only and retries
         # the network for ~30 s unless adapter_kwargs carries it)
         config = AutoConfig.from_pretrained(str(source), **kw)
-        load_kw = dict(kw, config=config, adapter_kwargs={"local_files_only": local_files_only})
-        if dtype is not None:
-            load_kw["dtype"] = dtype
+        load_kw = dict(kw, config=config, adapter_kwargs={"local_files_only": local_files_only},
+                       dtype=dtype or torch.float32)
         return AutoModelForCausalLM.from_pretrained(str(source), **load_kw)
     except (OSError, ValueError, EnvironmentError) as exc:
         raise _wrap("LLM", str(source), revision, exc) from exc

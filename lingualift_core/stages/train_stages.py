@@ -138,11 +138,9 @@ def _prepare_checkpoints(folder: Path, identity: Mapping[str, Any], resume: bool
 
     Returns whether training should resume from them. Every process decides from the same files; only the main
     process deletes and writes."""
-    from accelerate import PartialState
-
     from lingualift_core.train import latest_checkpoint
 
-    state = PartialState()
+    state = _process_state()
     marker = folder / IDENTITY_FILE
     same = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == json.loads(json.dumps(identity))
     usable = resume and same and latest_checkpoint(folder) is not None
@@ -185,16 +183,18 @@ def train_model(
     resume: bool,
 ) -> tuple[Any, Any]:
     """Builds the model and trains it with the shared loop (checkpoints, resume); returns (model, TrainResult)."""
-    from accelerate import PartialState
+    from lingualift_core.train import ConfigMismatchError, fsdp, train
 
-    from lingualift_core.train import ConfigMismatchError, train
-
-    kind = PartialState().distributed_type.name
-    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM"):
-        # the loop saves and checkpoints full (unsharded) parameters: a sharded launch would save one shard
-        raise ConfigError(f"{stage}: accelerate launch with {kind} is not supported (the training loop needs full "
-                          "parameters on every process); use configs/accelerate/ddp.yaml (for a 7B LLM in stage 2: "
-                          "stage2.train.lora=true)")
+    state = _process_state()
+    kind = state.distributed_type.name
+    if kind in ("DEEPSPEED", "MEGATRON_LM"):
+        raise ConfigError(f"{stage}: accelerate launch with {kind} is not supported; use configs/accelerate/fsdp.yaml "
+                          "(sharded) or configs/accelerate/ddp.yaml")
+    if fsdp.fsdp_requested(kind, state.num_processes):
+        try:  # before the models load: one of the refused settings changes how transformers loads them
+            fsdp.sharding_plan(bf16=False)
+        except ValueError as err:
+            raise ConfigError(f"{stage}: {err}") from None
     resume_now = _prepare_checkpoints(ckpt_folder, identity, resume, stage) if train_cfg.checkpoint_every else False
     kwargs = {"checkpoint_dir": ckpt_folder if train_cfg.checkpoint_every else None}
     reporter = _StepReporter(stage)
@@ -229,6 +229,8 @@ def train_metrics(result: Any, seconds: float, cpu_seconds: float) -> dict[str, 
         "padding_waste": round(result.padding_waste, 4),
         "truncated_records": result.truncated_records,
         "resumed_from_step": result.resumed_from_step,
+        "world_size": result.world_size,
+        "parallelism": result.parallelism,  # single | ddp | fsdp2
         "train_seconds": round(result.train_time_s, 1),
         "seconds": round(seconds, 1),
         "cpu_seconds": round(cpu_seconds, 1),  # all threads; on a shared machine a steadier cost than wall time
@@ -258,10 +260,17 @@ def save_model(
 _SAVE_FLAGS: dict[str, bool | str] = {"auto": "auto", "copy": True, "reference": False}
 
 
-def _is_main_process() -> bool:
+def _process_state() -> Any:
+    """accelerate's process state, created as the training loop's Accelerator creates it: on a machine without
+    CUDA a multi-process launch is only recognised with ``cpu=True``."""
+    import torch
     from accelerate import PartialState
 
-    return PartialState().is_main_process
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def _is_main_process() -> bool:
+    return _process_state().is_main_process
 
 
 def _section_identity(section: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -93,17 +93,22 @@ def write_rank_rng(tmp: Path, rank: int) -> None:
     (tmp / f"rng_rank{rank}.json").write_text(json.dumps(_rng_json()))
 
 
-def optimizer_tensors(optimizer: torch.optim.Optimizer, names: Mapping[torch.nn.Parameter, str]) -> tuple[
-    dict[str, torch.Tensor], dict[str, dict[str, Any]]
-]:
-    """Split optimizer state into tensors (safetensors) and scalars (JSON), keyed by parameter name."""
+def optimizer_tensors(
+    optimizer: torch.optim.Optimizer,
+    names: Mapping[torch.nn.Parameter, str],
+    gather: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, Any]]]:
+    """Split optimizer state into tensors (safetensors) and scalars (JSON), keyed by parameter name.
+
+    ``gather`` turns a shard into the full tensor (FSDP); it runs in parameter-name order, the same on every
+    process."""
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
-    for p, state in optimizer.state.items():
+    for p, state in sorted(optimizer.state.items(), key=lambda item: names[item[0]]):
         name = names[p]
-        for k, v in state.items():
+        for k, v in sorted(state.items()):
             if isinstance(v, torch.Tensor):
-                tensors[f"{name}::{k}"] = v.detach().contiguous().cpu()
+                tensors[f"{name}::{k}"] = gather(v.detach()).contiguous().cpu()
             else:
                 scalars.setdefault(name, {})[k] = v
     return tensors, scalars
@@ -115,7 +120,10 @@ def load_optimizer_state(
     tensors: Mapping[str, torch.Tensor],
     scalars: Mapping[str, Mapping[str, Any]],
     param_groups: list[dict[str, Any]],
+    layout: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = lambda p, v: v.to(p.device),
 ) -> None:
+    """Restores optimizer state saved by :func:`optimizer_tensors`; ``layout(param, full)`` places a full state
+    tensor like its parameter (FSDP: this process's shard)."""
     state: dict[str, dict[str, Any]] = {}
     for key, v in tensors.items():
         name, _, k = key.rpartition("::")
@@ -130,7 +138,7 @@ def load_optimizer_state(
         restored = {}
         for k, v in st.items():
             if isinstance(v, torch.Tensor) and k != "step":
-                restored[k] = v.to(device=p.device, dtype=p.dtype if v.is_floating_point() else v.dtype)
+                restored[k] = layout(p, v.to(dtype=p.dtype if v.is_floating_point() else v.dtype))
             else:
                 restored[k] = v
         optimizer.state[p] = restored

@@ -44,7 +44,7 @@ def compute_encoder_cache(
             )
     was_training = model.encoder.training
     model.encoder.eval()
-    device = model.device
+    device = next(model.encoder.parameters()).device  # under FSDP only the encoder is placed before sharding
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i]["enc"] or []))
     out: list[torch.Tensor | None] = [None] * len(rows)
     try:

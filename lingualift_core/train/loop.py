@@ -13,12 +13,16 @@
 - ``on_step(step, total, metrics)`` after every optimizer step (metrics: loss, lr, grad_norm, epoch, tokens/s).
 
 Multi-GPU: run under ``accelerate launch``; each process builds the same plan and takes its share of every
-global batch's micro-batches. (Exact resume is for DDP / single process, not DeepSpeed ZeRO.)
+global batch's micro-batches. DDP (configs/accelerate/ddp.yaml) replicates the model; FSDP2
+(configs/accelerate/fsdp.yaml, see :mod:`.fsdp`) shards parameters, gradients and optimizer state, gathers full
+tensors for checkpoints (which therefore resume at any world size) and leaves the trained weights in the main
+process's ``model``. DeepSpeed is not supported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -33,6 +37,7 @@ import torch
 
 from ..model.lingualift import LinguaLIFTModel
 from . import checkpoint as ckpt
+from . import fsdp
 from .config import TrainConfig
 from .data import epoch_global_batches, micro_batches, steps_per_epoch
 from .encoder_cache import batch_encoder_states, compute_encoder_cache
@@ -65,6 +70,7 @@ class TrainResult:
     tokens_per_s: float = 0.0
     resumed_from_step: int | None = None
     truncated_records: int = 0
+    parallelism: str = "single"  # single | ddp | fsdp2
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,15 +105,17 @@ def dataset_fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
     return h.hexdigest()[:32]
 
 
+def _bf16(cfg: TrainConfig) -> bool:
+    return cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_available())
+
+
 def _make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
 
+    if fsdp.fsdp_launch():
+        fsdp.sharding_plan(_bf16(cfg))  # refuses unsupported FSDP settings before accelerate acts on them
     cuda = torch.cuda.is_available()
-    if cfg.precision == "bf16" or (cfg.precision == "auto" and cuda):
-        mp = "bf16"
-    else:
-        mp = "no"
-    return Accelerator(mixed_precision=mp, cpu=not cuda)
+    return Accelerator(mixed_precision="bf16" if _bf16(cfg) else "no", cpu=not cuda)
 
 
 def _param_groups(model: LinguaLIFTModel, cfg: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, torch.nn.Parameter]]:
@@ -196,14 +204,6 @@ def train(
     total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * spe
     warmup = math.ceil(cfg.warmup_ratio * total)
 
-    model.to(acc.device)
-    groups, params_by_name = _param_groups(model, cfg)
-    optimizer = torch.optim.AdamW(
-        groups, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_factory(cfg.lr_schedule, total, warmup))
-    names_by_param = {p: n for n, p in params_by_name.items()}
-
     result = TrainResult(
         stage=cfg.stage,
         steps=0,
@@ -212,10 +212,42 @@ def train(
         accumulation_steps=accum,
         world_size=world,
         trainable_parameters=trainable,
-        num_trainable_parameters=sum(p.numel() for p in params_by_name.values()),
+        num_trainable_parameters=0,  # counted on the (possibly sharded) model below
         truncated_records=builder.truncated_targets + builder.truncated_prompts,
         config=cfg.to_dict(),
     )
+
+    sharded = fsdp.fsdp_requested(acc.distributed_type.name, world)
+    plan = fsdp.sharding_plan(_bf16(cfg)) if sharded else None
+    result.parallelism = "fsdp2" if sharded else ("ddp" if world > 1 else "single")
+    # FSDP: the main process trains a sharded copy and gets the trained weights back into ``model`` at the end
+    work = copy.deepcopy(model) if sharded and acc.is_main_process else model
+    if not sharded:
+        work.to(acc.device)
+    elif cfg.cache_encoder_outputs:
+        work.encoder.to(acc.device)  # the rest moves to the device shard by shard in fully_shard
+
+    # ---- encoder cache (before sharding: the frozen encoder runs outside the model's forward)
+    cache = None
+    if cfg.cache_encoder_outputs:
+        t0 = time.perf_counter()
+        cache = compute_encoder_cache(
+            work, rows, batch_size=max(8, cfg.micro_batch_size * 4), autocast=acc.autocast,
+            max_gb=cfg.encoder_cache_max_gb,
+        )
+        result.encoder_cache_time_s = time.perf_counter() - t0
+    if sharded:
+        units = fsdp.shard_model(work, plan, acc.device)
+        if acc.is_main_process:
+                log.info("%s: FSDP2 over %d processes, %d block units", cfg.stage, world, len(units))
+
+    groups, params_by_name = _param_groups(work, cfg)
+    optimizer = torch.optim.AdamW(
+        groups, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_factory(cfg.lr_schedule, total, warmup))
+    names_by_param = {p: n for n, p in params_by_name.items()}
+    result.num_trainable_parameters = sum(p.numel() for p in params_by_name.values())  # DTensor: full size
 
     # ---- resume
     start = 0
@@ -229,22 +261,15 @@ def train(
             folder = Path(resume)
     if folder is not None:
         start = _load_checkpoint(
-            folder, model, optimizer, scheduler, params_by_name, cfg, fingerprint, trainable, result, rank, world
+            folder, optimizer, scheduler, params_by_name, cfg, fingerprint, trainable, result, rank, world
         )
         result.resumed_from_step = start
         result.steps = start
 
-    # ---- encoder cache
-    cache = None
-    if cfg.cache_encoder_outputs:
-        t0 = time.perf_counter()
-        cache = compute_encoder_cache(
-            model, rows, batch_size=max(8, cfg.micro_batch_size * 4), autocast=acc.autocast,
-            max_gb=cfg.encoder_cache_max_gb,
-        )
-        result.encoder_cache_time_s = time.perf_counter() - t0
-
-    prepared_model, optimizer = acc.prepare(model, optimizer)
+    if sharded:
+        prepared_model = work
+    else:
+        prepared_model, optimizer = acc.prepare(work, optimizer)
     prepared_model.train()
     trainable_params = list(params_by_name.values())
 
@@ -269,33 +294,41 @@ def train(
             gb, lengths, micro_batch_size=cfg.micro_batch_size, group_by_length=cfg.group_by_length,
             world_size=world, rank=rank,
         )
-        dummy = not mbs  # this process got no rows in a short final batch: run one row with zero weight
-        if dummy:
-            mbs = [[gb[0]]]
+        # every process must run as many forward/backward passes as the busiest one (DDP: at least one; FSDP:
+        # each pass gathers and reduces across processes): the missing ones run a row with zero weight
+        n_passes = _passes_per_step(gb, lengths, cfg, world) if sharded else max(1, len(mbs))
+        real = len(mbs)
+        mbs = mbs + [[gb[0]]] * (n_passes - real)
         loss_sum = torch.zeros((), device=acc.device)
         step_tokens = step_pads = 0
         lr = scheduler.get_last_lr()[0]
         for j, mb in enumerate(mbs):
             batch = builder.collate([rows[i] for i in mb], with_labels=True)
-            n_real = int(batch["attention_mask"].sum())
-            step_tokens += n_real
-            step_pads += batch["attention_mask"].numel() - n_real
+            is_real = j < real
+            if is_real:
+                n_real = int(batch["attention_mask"].sum())
+                step_tokens += n_real
+                step_pads += batch["attention_mask"].numel() - n_real
             if cache is not None:
                 batch.pop("enc_input_ids", None)
                 batch.pop("enc_attention_mask", None)
                 batch["encoder_states"] = batch_encoder_states(cache, mb)
             batch = {k: v.to(acc.device) for k, v in batch.items()}
-            sync = j == len(mbs) - 1
+            # FSDP reduce-scatters after every pass (accumulating unsharded gradients would undo the sharding)
+            sync = sharded or j == len(mbs) - 1
             ctx = contextlib.nullcontext() if sync or world == 1 else acc.no_sync(prepared_model)
             with ctx, acc.autocast():
                 out = prepared_model(**batch, num_items_in_batch=num_items)
-                loss = out.loss * (0.0 if dummy else float(world))
+                loss = out.loss * (float(world) if is_real else 0.0)
                 acc.backward(loss)
-            if not dummy:
+            if is_real:
                 loss_sum += out.loss_sum.float()
         grad_norm = None
         if cfg.max_grad_norm is not None:
-            grad_norm = acc.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
+            if sharded:
+                grad_norm = fsdp.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
+            else:
+                grad_norm = acc.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -331,7 +364,7 @@ def train(
             on_step(step + 1, total, metrics)
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
             _save_checkpoint(
-                Path(checkpoint_dir), step + 1, model, optimizer, scheduler, names_by_param, params_by_name, cfg,
+                Path(checkpoint_dir), step + 1, optimizer, scheduler, names_by_param, params_by_name, cfg,
                 fingerprint, result, acc,
             )
 
@@ -340,9 +373,36 @@ def train(
     total_tok = result.tokens_seen + result.pad_tokens
     result.padding_waste = result.pad_tokens / total_tok if total_tok else 0.0
     acc.wait_for_everyone()
-    acc.unwrap_model(prepared_model, keep_fp32_wrapper=False)  # drops accelerate's autocast forward wrapper
+    if sharded:
+        _gather_trained(model, params_by_name, main=acc.is_main_process)
+        if acc.is_main_process:
+            # free the shards and optimizer state before the full model moves to the device
+            del work, prepared_model, optimizer, scheduler, groups, params_by_name, trainable_params, names_by_param
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            model.to(acc.device)
+    else:
+        acc.unwrap_model(prepared_model, keep_fp32_wrapper=False)  # drops accelerate's autocast forward wrapper
     model.eval()
     return result
+
+
+def _passes_per_step(gb: Sequence[int], lengths: Sequence[int], cfg: TrainConfig, world: int) -> int:
+    """The most micro-batches any process gets from global batch ``gb``."""
+    return max(
+        1, *(len(micro_batches(gb, lengths, micro_batch_size=cfg.micro_batch_size,
+                               group_by_length=cfg.group_by_length, world_size=world, rank=r)) for r in range(world))
+    )
+
+
+@torch.no_grad()
+def _gather_trained(model: LinguaLIFTModel, sharded_params: Mapping[str, torch.nn.Parameter], *, main: bool) -> None:
+    """Copies the trained (sharded) parameters into the main process's unsharded ``model`` (a collective)."""
+    own = dict(model.named_parameters()) if main else {}
+    for name, p in sharded_params.items():
+        full = fsdp.full_tensor(p.detach())
+        if main:
+            own[name].copy_(full.to(own[name].device, own[name].dtype))
 
 
 def _torch_optimizer(optimizer):
@@ -350,7 +410,7 @@ def _torch_optimizer(optimizer):
 
 
 def _save_checkpoint(
-    root: Path, step: int, model, optimizer, scheduler, names_by_param, params_by_name, cfg, fingerprint,
+    root: Path, step: int, optimizer, scheduler, names_by_param, params_by_name, cfg, fingerprint,
     result: TrainResult, acc,
 ) -> None:
     root.mkdir(parents=True, exist_ok=True)
@@ -362,9 +422,11 @@ def _save_checkpoint(
         tmp.mkdir()
     acc.wait_for_everyone()
     ckpt.write_rank_rng(tmp, acc.process_index)
+    # FSDP: every process takes part in gathering the full tensors, the main process writes them
+    opt = _torch_optimizer(optimizer)
+    opt_tensors, opt_scalars = ckpt.optimizer_tensors(opt, names_by_param, gather=fsdp.full_tensor)
+    trainable = {n: fsdp.full_tensor(p.detach()) for n, p in params_by_name.items()}
     if acc.is_main_process:
-        opt = _torch_optimizer(optimizer)
-        opt_tensors, opt_scalars = ckpt.optimizer_tensors(opt, names_by_param)
         groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
         state = {
             "format_version": ckpt.CKPT_FORMAT_VERSION,
@@ -382,9 +444,8 @@ def _save_checkpoint(
                 "target_tokens": result.target_tokens,
             },
         }
-        ckpt.write_main_files(
-            tmp, trainable={n: p for n, p in params_by_name.items()}, opt_tensors=opt_tensors, state=state
-        )
+        ckpt.write_main_files(tmp, trainable=trainable, opt_tensors=opt_tensors, state=state)
+    del trainable, opt_tensors
     acc.wait_for_everyone()
     if acc.is_main_process:
         ckpt.finalize(tmp, final, cfg.keep_checkpoints)
@@ -392,7 +453,7 @@ def _save_checkpoint(
 
 
 def _load_checkpoint(
-    folder: Path, model, optimizer, scheduler, params_by_name, cfg: TrainConfig, fingerprint: str,
+    folder: Path, optimizer, scheduler, params_by_name, cfg: TrainConfig, fingerprint: str,
     trainable: list[str], result: TrainResult, rank: int, world: int,
 ) -> int:
     state, params, opt_tensors = ckpt.read_checkpoint(folder)
@@ -410,9 +471,10 @@ def _load_checkpoint(
             p = params_by_name[name]
             if p.shape != value.shape:
                 raise ckpt.ConfigMismatchError(f"cannot resume from {folder}: parameter '{name}' has another shape")
-            p.copy_(value.to(p.device, p.dtype))
+            fsdp.copy_full_(p, value)
     ckpt.load_optimizer_state(
-        optimizer, params_by_name, opt_tensors, state.get("optimizer_scalars", {}), state["optimizer_param_groups"]
+        optimizer, params_by_name, opt_tensors, state.get("optimizer_scalars", {}), state["optimizer_param_groups"],
+        layout=fsdp.like_param,
     )
     scheduler.load_state_dict(state["scheduler"])
     for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):

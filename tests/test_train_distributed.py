@@ -1,0 +1,145 @@
+"""Training on 2 CPU processes (gloo) launched with the repo's configs/accelerate/{fsdp,ddp}.yaml: the same
+result as one process; for FSDP2 also exact kill-and-resume, full-tensor checkpoints that resume at another
+world size, and the refused settings. The worker is tests/fsdp_worker.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from fsdp_worker import cpu_ddp_config
+from fsdp_worker import cpu_fsdp_config as cpu_config
+from fsdp_worker import launch as _launch
+
+WORKER = Path(__file__).resolve().parent / "fsdp_worker.py"
+
+
+def launch(config: Path | None, out: Path, *args: str):
+    return _launch(config, str(WORKER), str(out), *args)
+
+
+def ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def trained(out: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    return load_file(str(out / "trained.safetensors")), json.loads((out / "result.json").read_text())
+
+
+def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    """stage 2 on 2 processes with checkpoints every 2 steps (6 steps) and its one-process twin."""
+    tmp = tmp_path_factory.mktemp("fsdp")
+    cfg = cpu_config(tmp)
+    ok(launch(cfg, tmp / "fsdp", "stage2", "--checkpoint-every", "2"))
+    ok(launch(None, tmp / "single", "stage2"))
+    return tmp
+
+
+def test_fsdp_stage2_equals_one_process(runs):
+    a, ra = trained(runs / "fsdp")
+    b, rb = trained(runs / "single")
+    assert ra["parallelism"] == "fsdp2" and ra["world_size"] == 2 and rb["parallelism"] == "single"
+    assert ra["trainable"] == rb["trainable"] and all(n.startswith("llm.") for n in ra["trainable"])
+    assert ra["num_trainable"] == rb["num_trainable"]  # counted on the full (not the local) shapes
+    # the last global batch has 5 rows: 3 micro-batches on rank 0, 2 (+1 zero-weight pass) on rank 1
+    assert [h["loss"] for h in ra["history"]] == pytest.approx([h["loss"] for h in rb["history"]], abs=1e-6)
+    assert [h["grad_norm"] for h in ra["history"]] == pytest.approx([h["grad_norm"] for h in rb["history"]], abs=1e-5)
+    assert ra["tokens_seen"] == rb["tokens_seen"] and ra["pad_tokens"] == rb["pad_tokens"]
+    assert max_diff(a, b) < 1e-6
+    base = load_file(str(runs / "single" / "trained.safetensors"))
+    assert base.keys() == a.keys()
+
+
+def test_fsdp_kill_and_resume_is_exact(runs):
+    """Killed after step 5 (checkpoints at 2 and 4), relaunched: the same weights as the uninterrupted run."""
+    cfg = cpu_config(runs)
+    killed = runs / "killed"
+    proc = launch(cfg, killed, "stage2", "--checkpoint-every", "2", "--kill-after", "5")
+    assert proc.returncode != 0 and not (killed / "trained.safetensors").exists()
+    assert sorted(p.name for p in (killed / "ckpt").iterdir()) == ["step-00000002", "step-00000004"]
+    ok(launch(cfg, killed, "stage2", "--checkpoint-every", "2", "--resume"))
+    a, ra = trained(runs / "fsdp")
+    b, rb = trained(killed)
+    assert rb["resumed_from_step"] == 4 and len(rb["history"]) == 6
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["loss"] for h in rb["history"]] == [h["loss"] for h in ra["history"]]
+
+
+def test_fsdp_checkpoint_resumes_in_one_process(runs, tmp_path):
+    """Checkpoints hold full tensors: a 2-process checkpoint resumes in one process (not bitwise: other sums)."""
+    out = tmp_path / "one"
+    out.mkdir()
+    shutil.copytree(runs / "fsdp" / "ckpt", out / "ckpt")
+    shutil.rmtree(out / "ckpt" / "step-00000006")
+    ok(launch(None, out, "stage2", "--checkpoint-every", "2", "--resume"))
+    a, _ = trained(runs / "fsdp")
+    b, rb = trained(out)
+    assert rb["resumed_from_step"] == 4 and rb["world_size"] == 1
+    assert max_diff(a, b) < 1e-6
+    saved = load_file(str(runs / "fsdp" / "ckpt" / "step-00000004" / "trainable.safetensors"))
+    assert set(saved) == set(rb["trainable"])
+    embed = saved["llm.model.embed_tokens.weight"]
+    assert embed.shape == a["llm.model.embed_tokens.weight"].shape  # the full matrix, not one process's shard
+
+
+def test_fsdp_stage1_trains_only_the_alignment(tmp_path):
+    """Stage 1 with the encoder outputs cached before sharding."""
+    cfg = cpu_config(tmp_path)
+    ok(launch(cfg, tmp_path / "fsdp", "stage1"))
+    ok(launch(None, tmp_path / "single", "stage1"))
+    a, ra = trained(tmp_path / "fsdp")
+    b, _ = trained(tmp_path / "single")
+    assert ra["parallelism"] == "fsdp2"
+    assert set(ra["trainable"]) == {n for n in a if n.startswith("alignment.") or n in ("enc_start", "enc_end")}
+    assert max_diff(a, b) < 1e-6
+    from fsdp_worker import model  # the untrained weights: the frozen parts must come back unchanged
+
+    init = {n: p.detach() for n, p in model().named_parameters()}
+    assert all(torch.equal(a[n], init[n]) for n in a if n not in ra["trainable"])
+    assert any(not torch.equal(a[n], init[n]) for n in ra["trainable"])
+
+
+@pytest.mark.parametrize("setting, value, key", [
+    ("fsdp_version", 1, "fsdp_version"),
+    ("fsdp_cpu_ram_efficient_loading", True, "fsdp_cpu_ram_efficient_loading"),
+    ("fsdp_activation_checkpointing", True, "fsdp_activation_checkpointing"),
+])
+def test_fsdp_refuses_unsupported_settings(tmp_path, setting, value, key):
+    proc = launch(cpu_config(tmp_path, **{setting: value}), tmp_path / "out", "stage2")
+    assert proc.returncode != 0
+    assert f"fsdp_config.{key}: got" in proc.stderr
+
+
+def test_ddp_stage2_equals_one_process(runs, tmp_path):
+    """configs/accelerate/ddp.yaml: replicated model, gradients all-reduced once per step (no_sync before)."""
+    ok(launch(cpu_ddp_config(tmp_path), tmp_path / "ddp", "stage2"))
+    a, ra = trained(tmp_path / "ddp")
+    b, rb = trained(runs / "single")
+    assert ra["parallelism"] == "ddp" and ra["world_size"] == 2
+    assert [h["loss"] for h in ra["history"]] == pytest.approx([h["loss"] for h in rb["history"]], abs=1e-6)
+    assert ra["tokens_seen"] == rb["tokens_seen"]
+    assert max_diff(a, b) < 1e-6
+
+
+@pytest.mark.parametrize("variant", ["stage2-lora", "stage2-gc"])
+def test_fsdp_lora_and_gradient_checkpointing_equal_one_process(tmp_path, variant):
+    ok(launch(cpu_config(tmp_path), tmp_path / "fsdp", variant))
+    ok(launch(None, tmp_path / "single", variant))
+    a, ra = trained(tmp_path / "fsdp")
+    b, rb = trained(tmp_path / "single")
+    assert ra["parallelism"] == "fsdp2" and ra["trainable"] == rb["trainable"]
+    if variant == "stage2-lora":
+        assert ra["trainable"] and all("lora_" in n for n in ra["trainable"])
+    assert [h["loss"] for h in ra["history"]] == pytest.approx([h["loss"] for h in rb["history"]], abs=1e-6)
+    assert max_diff(a, b) < 1e-6
