@@ -85,7 +85,8 @@ def config(stage: str, checkpoint_every: int) -> TrainConfig:
              "stage2": dict(train_alignment=False, train_llm=True),
              "stage2-lora": dict(train_alignment=False, train_llm=True, lora=True, lora_r=4, lora_dropout=0.0,
                                  lora_target_modules=("q_proj", "v_proj", "down_proj")),
-             "stage2-gc": dict(train_alignment=False, train_llm=True, gradient_checkpointing=True)}[stage]
+             "stage2-gc": dict(train_alignment=False, train_llm=True, gradient_checkpointing=True),
+             "stage2-bf16": dict(train_alignment=False, train_llm=True, precision="bf16")}[stage]
     return TrainConfig(stage=stage, **flags, learning_rate=3e-3, lr_schedule="cosine", warmup_ratio=0.2,
                        weight_decay=0.01, global_batch_size=6, micro_batch_size=1, epochs=3, max_grad_norm=0.5,
                        checkpoint_every=checkpoint_every, keep_checkpoints=5, log_every=0, seed=3)
@@ -120,7 +121,7 @@ def run(out: Path, stage: str, *, resume: bool, checkpoint_every: int, kill_afte
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
-    ap.add_argument("stage", choices=["stage1", "stage2", "stage2-lora", "stage2-gc"])
+    ap.add_argument("stage", choices=["stage1", "stage2", "stage2-lora", "stage2-gc", "stage2-bf16"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--checkpoint-every", type=int, default=0)
     ap.add_argument("--kill-after", type=int, default=None)
