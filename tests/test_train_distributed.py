@@ -114,6 +114,7 @@ def test_fsdp_stage1_trains_only_the_alignment(tmp_path):
     ("fsdp_version", 1, "fsdp_version"),
     ("fsdp_cpu_ram_efficient_loading", True, "fsdp_cpu_ram_efficient_loading"),
     ("fsdp_activation_checkpointing", True, "fsdp_activation_checkpointing"),
+    ("fsdp_auto_wrap_policy", "SIZE_BASED_WRAP", "fsdp_auto_wrap_policy"),
 ])
 def test_fsdp_refuses_unsupported_settings(tmp_path, setting, value, key):
     proc = launch(cpu_config(tmp_path, **{setting: value}), tmp_path / "out", "stage2")
@@ -148,3 +149,21 @@ def test_fsdp_variants_equal_one_process(tmp_path, variant):
     assert [h["loss"] for h in ra["history"]] == pytest.approx([h["loss"] for h in rb["history"]], abs=tol)
     assert max_diff(a, b) < tol
     assert all(t.dtype == torch.float32 for t in a.values())  # master weights stay fp32
+
+
+def test_sharding_plan_reads_the_launch_settings(monkeypatch):
+    from lingualift_core.model.testing import tiny_lingualift
+    from lingualift_core.train import fsdp
+
+    for key, value in {"ACCELERATE_USE_FSDP": "true", "FSDP_VERSION": "2", "FSDP_CPU_RAM_EFFICIENT_LOADING": "false",
+                       "FSDP_RESHARD_AFTER_FORWARD": "false", "FSDP_AUTO_WRAP_POLICY": "TRANSFORMER_BASED_WRAP",
+                       "FSDP_TRANSFORMER_CLS_TO_WRAP": "LlamaDecoderLayer, MT5Block"}.items():
+        monkeypatch.setenv(key, value)
+    plan = fsdp.sharding_plan(bf16=True)
+    assert plan.block_classes == ("LlamaDecoderLayer", "MT5Block")  # accelerate leaves the space in
+    assert plan.reshard_after_forward is False and plan.param_dtype == torch.bfloat16
+    assert fsdp.fsdp_requested("MULTI_CPU", 2) and not fsdp.fsdp_requested("MULTI_CPU", 1)
+    model = tiny_lingualift()
+    assert fsdp.block_class_names(model) == ("LlamaDecoderLayer", "MT5Block")
+    with pytest.raises(ValueError, match=r"fsdp_transformer_layer_cls_to_wrap: \['T5Block'\] not in the model"):
+        fsdp.shard_model(model, fsdp.ShardingPlan(block_classes=("LlamaDecoderLayer", "T5Block")), torch.device("cpu"))

@@ -186,7 +186,7 @@ def train_model(
     from lingualift_core.train import ConfigMismatchError, fsdp, train
 
     state = _process_state()
-    kind = state.distributed_type.name
+    kind = state.distributed_type.name  # MULTI_GPU under an FSDP launch too (only AcceleratorState says FSDP)
     if kind in ("DEEPSPEED", "MEGATRON_LM"):
         raise ConfigError(f"{stage}: accelerate launch with {kind} is not supported; use configs/accelerate/fsdp.yaml "
                           "(sharded) or configs/accelerate/ddp.yaml")
@@ -200,14 +200,18 @@ def train_model(
     reporter = _StepReporter(stage)
     model = build()
     try:
+        mismatch = None
         try:
             result = train(model, records, train_cfg, resume="latest" if resume_now else None, on_step=reporter,
                            **kwargs)
         except ConfigMismatchError as err:  # e.g. a checkpoint of another library version: start over
-            log.warning("%s: %s; training from scratch", stage, err)
+            mismatch = str(err)  # not the exception: its traceback would keep the first attempt's model alive
+        if mismatch is not None:
+            log.warning("%s: %s; training from scratch", stage, mismatch)
             _prepare_checkpoints(ckpt_folder, identity, resume=False, stage=stage)
             reporter.close()
             reporter = _StepReporter(stage)
+            model = None
             model = build()
             result = train(model, records, train_cfg, resume=None, on_step=reporter, **kwargs)
     finally:
@@ -266,7 +270,9 @@ def _process_state() -> Any:
     import torch
     from accelerate import PartialState
 
-    return PartialState(cpu=not torch.cuda.is_available())
+    from lingualift_core.train.loop import PROCESS_GROUP_TIMEOUT
+
+    return PartialState(cpu=not torch.cuda.is_available(), timeout=PROCESS_GROUP_TIMEOUT)
 
 
 def _is_main_process() -> bool:

@@ -17,10 +17,11 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import RESUME_IGNORED_KEYS
@@ -97,18 +98,21 @@ def optimizer_tensors(
     optimizer: torch.optim.Optimizer,
     names: Mapping[torch.nn.Parameter, str],
     gather: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+    keep: bool = True,
 ) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, Any]]]:
     """Split optimizer state into tensors (safetensors) and scalars (JSON), keyed by parameter name.
 
     ``gather`` turns a shard into the full tensor (FSDP); it runs in parameter-name order, the same on every
-    process."""
+    process. ``keep=False`` (processes that do not write): take part in the gathers, keep nothing."""
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
     for p, state in sorted(optimizer.state.items(), key=lambda item: names[item[0]]):
         name = names[p]
         for k, v in sorted(state.items()):
             if isinstance(v, torch.Tensor):
-                tensors[f"{name}::{k}"] = gather(v.detach()).contiguous().cpu()
+                full = gather(v.detach())
+                if keep:
+                    tensors[f"{name}::{k}"] = full.contiguous().cpu()
             else:
                 scalars.setdefault(name, {})[k] = v
     return tensors, scalars
@@ -123,27 +127,25 @@ def load_optimizer_state(
     layout: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = lambda p, v: v.to(p.device),
 ) -> None:
     """Restores optimizer state saved by :func:`optimizer_tensors`; ``layout(param, full)`` places a full state
-    tensor like its parameter (FSDP: this process's shard)."""
-    state: dict[str, dict[str, Any]] = {}
-    for key, v in tensors.items():
-        name, _, k = key.rpartition("::")
-        state.setdefault(name, {})[k] = v
-    for name, extra in scalars.items():
-        state.setdefault(name, {}).update(extra)
-    unknown = set(state) - set(params_by_name)
+    tensor like its parameter (FSDP: this process's shard). Tensors are read and placed one at a time."""
+    names = {key.rpartition("::")[0] for key in tensors} | set(scalars)
+    unknown = names - set(params_by_name)
     if unknown:
         raise ConfigMismatchError(f"checkpoint has optimizer state for unknown parameters: {sorted(unknown)[:5]}")
-    for name, st in state.items():
-        p = params_by_name[name]
-        restored = {}
-        for k, v in st.items():
-            if isinstance(v, torch.Tensor) and k != "step":
-                restored[k] = layout(p, v.to(dtype=p.dtype if v.is_floating_point() else v.dtype))
-            else:
-                restored[k] = v
-        optimizer.state[p] = restored
     if len(param_groups) != len(optimizer.param_groups):
         raise ConfigMismatchError("checkpoint optimizer has a different number of parameter groups")
+    state: dict[str, dict[str, Any]] = {}
+    for key in tensors:
+        name, _, k = key.rpartition("::")
+        p, v = params_by_name[name], tensors[key]
+        if k == "step":  # AdamW keeps its step count as a CPU scalar tensor
+            state.setdefault(name, {})[k] = v
+        else:
+            state.setdefault(name, {})[k] = layout(p, v.to(dtype=p.dtype if v.is_floating_point() else v.dtype))
+    for name, extra in scalars.items():
+        state.setdefault(name, {}).update(extra)
+    for name, st in state.items():
+        optimizer.state[params_by_name[name]] = st
     for group, saved in zip(optimizer.param_groups, param_groups):
         for k, v in saved.items():
             group[k] = tuple(v) if isinstance(v, list) else v
@@ -196,10 +198,33 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable in a checkpoint: {type(obj).__name__}")
 
 
-def read_checkpoint(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+class LazyTensors(Mapping[str, torch.Tensor]):
+    """A safetensors file read one tensor at a time: on resume every process reads the checkpoint, and none of
+    them should hold all of a 7B model's full parameters and optimizer moments at once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = str(path)
+        with safe_open(self._path, framework="pt") as f:
+            self._keys = list(f.keys())
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        if key not in self._keys:
+            raise KeyError(key)
+        with safe_open(self._path, framework="pt") as f:
+            return f.get_tensor(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def read_checkpoint(folder: Path) -> tuple[dict[str, Any], LazyTensors, LazyTensors]:
+    """(state, trainable parameters, optimizer tensors) of a complete checkpoint; tensors load on access."""
     if not (folder / COMPLETE).is_file():
         raise FileNotFoundError(f"not a complete checkpoint: {folder}")
     state = json.loads((folder / "state.json").read_text())
     if state.get("format_version") != CKPT_FORMAT_VERSION:
         raise ConfigMismatchError(f"unsupported checkpoint format {state.get('format_version')!r} in {folder}")
-    return state, load_file(str(folder / "trainable.safetensors")), load_file(str(folder / "optimizer.safetensors"))
+    return state, LazyTensors(folder / "trainable.safetensors"), LazyTensors(folder / "optimizer.safetensors")

@@ -11,15 +11,15 @@ sets ``ACCELERATE_USE_FSDP`` (and the ``FSDP_*`` settings), and :func:`sharding_
 - the same code then runs on CPU (gloo), which is how the tests exercise it; accelerate only enables FSDP on GPUs.
 
 Units: every transformer block of the encoder and the LLM (the ``_no_split_modules`` classes of the Hugging
-Face models, or ``fsdp_transformer_layer_cls_to_wrap``) is one unit; the root unit holds everything else
-(embeddings, final norms, ``lm_head``, alignment layer, boundary vectors).
+Face models, or ``fsdp_transformer_layer_cls_to_wrap``) is one unit, the rest of the encoder another; the root
+unit holds everything else (LLM embeddings, final norm, ``lm_head``, alignment layer, boundary vectors).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -54,6 +54,10 @@ def sharding_plan(bf16: bool) -> ShardingPlan:
     if version != "2":
         raise ValueError(f"fsdp_config.fsdp_version: got {version}, this loop implements FSDP2; set "
                          "fsdp_version: 2 (see configs/accelerate/fsdp.yaml)")
+    policy = os.environ.get("FSDP_AUTO_WRAP_POLICY", "TRANSFORMER_BASED_WRAP").upper()
+    if policy != "TRANSFORMER_BASED_WRAP":
+        raise ValueError(f"fsdp_config.fsdp_auto_wrap_policy: got {policy}; this loop shards per transformer block, "
+                         "set TRANSFORMER_BASED_WRAP")
     plugin = FullyShardedDataParallelPlugin()
     if plugin.activation_checkpointing:
         raise ValueError("fsdp_config.fsdp_activation_checkpointing: got true; set it to false and use "
@@ -66,8 +70,10 @@ def sharding_plan(bf16: bool) -> ShardingPlan:
         raise ValueError("fsdp_config.fsdp_cpu_ram_efficient_loading: got true (accelerate's default); set it to "
                          "false (see configs/accelerate/fsdp.yaml)")
     reshard = plugin.reshard_after_forward
+    # accelerate splits the list on "," without stripping spaces
+    classes = tuple(c.strip() for c in plugin.transformer_cls_names_to_wrap or () if c.strip())
     return ShardingPlan(
-        block_classes=tuple(plugin.transformer_cls_names_to_wrap or ()),
+        block_classes=classes,
         reshard_after_forward=reshard if isinstance(reshard, bool) else True,
         param_dtype=torch.bfloat16 if bf16 else None,
     )
@@ -84,10 +90,12 @@ def block_class_names(model: nn.Module) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def shard_model(model: nn.Module, plan: ShardingPlan, device: torch.device) -> list[str]:
-    """``fully_shard`` every block of ``plan.block_classes`` (default: :func:`block_class_names`), then the
-    root, in place over all processes; returns the names of the block units. Parameters become ``DTensor``s
-    sharded on dim 0 and move to ``device``."""
+def shard_model(model: nn.Module, plan: ShardingPlan, device: torch.device,
+                own_units: Sequence[nn.Module] = ()) -> list[str]:
+    """``fully_shard`` every block of ``plan.block_classes`` (default: :func:`block_class_names`), bottom-up,
+    then each of ``own_units`` (modules only called through their own forward), then the root, in place over all
+    processes; returns the names of the units. Parameters become ``DTensor``s sharded on dim 0 and move to
+    ``device``."""
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
@@ -95,18 +103,26 @@ def shard_model(model: nn.Module, plan: ShardingPlan, device: torch.device) -> l
     if not classes:
         raise ValueError("FSDP: found no transformer-block classes to shard (no _no_split_modules); name them "
                          "in fsdp_config.fsdp_transformer_layer_cls_to_wrap")
+    present = {type(m).__name__ for m in model.modules()}
+    missing = sorted(classes - present)
+    if plan.block_classes and missing:
+        raise ValueError(f"fsdp_config.fsdp_transformer_layer_cls_to_wrap: {missing} not in the model (it has e.g. "
+                         f"{block_class_names(model)}); name classes of the model, comma-separated")
     world = torch.distributed.get_world_size()
     mesh = init_device_mesh(device.type, (world,))
     mp = MixedPrecisionPolicy(param_dtype=plan.param_dtype, reduce_dtype=torch.float32 if plan.param_dtype else None)
-    units = [(name, m) for name, m in model.named_modules() if name and type(m).__name__ in classes]
+    names = {id(m): name for name, m in model.named_modules()}
+    # reversed (children before parents): nested block classes then form nested units
+    units = [m for _, m in reversed(list(model.named_modules())) if type(m).__name__ in classes]
     if not units:
         raise ValueError(f"FSDP: no module of the classes {sorted(classes)} in the model; fix "
                          "fsdp_config.fsdp_transformer_layer_cls_to_wrap")
-    for _, m in units:
+    units += [m for m in own_units if m is not None]
+    for m in units:
         fully_shard(m, mesh=mesh, reshard_after_forward=plan.reshard_after_forward, mp_policy=mp)
     # the root's parameters are used right after its forward starts and again by the loss: keep them gathered
     fully_shard(model, mesh=mesh, reshard_after_forward=False, mp_policy=mp)
-    return [name for name, _ in units]
+    return [names[id(m)] for m in units]
 
 
 def is_sharded(t: torch.Tensor) -> bool:

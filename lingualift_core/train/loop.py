@@ -30,6 +30,7 @@ import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -105,17 +106,24 @@ def dataset_fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
     return h.hexdigest()[:32]
 
 
+# processes wait at a barrier while the main one writes a checkpoint (a 7B model with AdamW moments: ~80 GB);
+# NCCL's default of 10 minutes is too short for that
+PROCESS_GROUP_TIMEOUT = timedelta(minutes=60)
+
+
 def _bf16(cfg: TrainConfig) -> bool:
     return cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_available())
 
 
 def _make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
+    from accelerate.utils import InitProcessGroupKwargs
 
     if fsdp.fsdp_launch():
         fsdp.sharding_plan(_bf16(cfg))  # refuses unsupported FSDP settings before accelerate acts on them
     cuda = torch.cuda.is_available()
-    return Accelerator(mixed_precision="bf16" if _bf16(cfg) else "no", cpu=not cuda)
+    return Accelerator(mixed_precision="bf16" if _bf16(cfg) else "no", cpu=not cuda,
+                       kwargs_handlers=[InitProcessGroupKwargs(timeout=PROCESS_GROUP_TIMEOUT)])
 
 
 def _param_groups(model: LinguaLIFTModel, cfg: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, torch.nn.Parameter]]:
@@ -237,9 +245,11 @@ def train(
         )
         result.encoder_cache_time_s = time.perf_counter() - t0
     if sharded:
-        units = fsdp.shard_model(work, plan, acc.device)
+        # the encoder is a unit of its own: only its forward uses its embeddings (mT5's: 250k x d), so they are
+        # gathered for that forward only, and never when its outputs are cached
+        units = fsdp.shard_model(work, plan, acc.device, own_units=[work.encoder] if work.has_encoder else [])
         if acc.is_main_process:
-                log.info("%s: FSDP2 over %d processes, %d block units", cfg.stage, world, len(units))
+            log.info("%s: FSDP2 over %d processes, %d units", cfg.stage, world, len(units))
 
     groups, params_by_name = _param_groups(work, cfg)
     optimizer = torch.optim.AdamW(
@@ -373,6 +383,7 @@ def train(
     total_tok = result.tokens_seen + result.pad_tokens
     result.padding_waste = result.pad_tokens / total_tok if total_tok else 0.0
     acc.wait_for_everyone()
+    out = loss = batch = None  # the last step's graph holds FSDP parameter groups alive
     if sharded:
         _gather_trained(model, params_by_name, main=acc.is_main_process)
         if acc.is_main_process:
@@ -422,11 +433,17 @@ def _save_checkpoint(
         tmp.mkdir()
     acc.wait_for_everyone()
     ckpt.write_rank_rng(tmp, acc.process_index)
-    # FSDP: every process takes part in gathering the full tensors, the main process writes them
+    # FSDP: every process takes part in gathering the full tensors, only the main process keeps (and writes) them
+    main = acc.is_main_process
     opt = _torch_optimizer(optimizer)
-    opt_tensors, opt_scalars = ckpt.optimizer_tensors(opt, names_by_param, gather=fsdp.full_tensor)
-    trainable = {n: fsdp.full_tensor(p.detach()) for n, p in params_by_name.items()}
-    if acc.is_main_process:
+    opt_tensors, opt_scalars = ckpt.optimizer_tensors(opt, names_by_param, gather=fsdp.full_tensor, keep=main)
+    trainable = {}
+    for n, p in params_by_name.items():
+        full = fsdp.full_tensor(p.detach())
+        if main:
+            trainable[n] = full.cpu()
+    del full
+    if main:
         groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
         state = {
             "format_version": ckpt.CKPT_FORMAT_VERSION,
