@@ -516,6 +516,9 @@ class EvalBenchmarkConfig:
     def __post_init__(self) -> None:
         if self.max_per_lang is not None and self.max_per_lang < 1:
             raise ConfigError(f"max_per_lang: got {self.max_per_lang}, must be >= 1 or null")
+        if self.split is not None and self.source not in ("xnli", "xcopa", "xcsqa"):
+            raise ConfigError(f"split: got {self.split!r} for source {self.source!r}, which has no splits; "
+                              "use null (split is for xnli, xcopa, xcsqa)")
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,10 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     wrong.write_text("tokenize:\n  batch_size: -1\n")
     with pytest.raises(ConfigError, match=r"wrong.yaml: tokenize.batch_size: got -1"):
         load_params(wrong)
+
+
+def test_benchmark_split_only_for_sources_with_splits():
+    with pytest.raises(ConfigError, match=r"split: got 'dev' for source 'artifact'"):
+        parse_params({"evaluate": {"benchmarks": {"math": {"source": "artifact", "split": "dev"}}}})
+    ok = parse_params({"evaluate": {"benchmarks": {"math": {"source": "xnli", "path": "x", "split": "dev"}}}})
+    assert ok.evaluate.benchmarks["math"].split == "dev"
