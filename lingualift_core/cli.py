@@ -33,6 +33,7 @@ STAGES: dict[str, tuple[str, bool]] = {
     "base_models": ("base_models:run", False),
     "stage1": ("train_stages:run_stage1", False),
     "stage2": ("train_stages:run_stage2", False),
+    "no_stage1": ("train_stages:run_no_stage1", False),
     "mono_sft": ("train_stages:run_mono_sft", False),
     "layout_sft": ("train_stages:run_layout_sft", False),
     "evaluate": ("evaluate:run", False),

@@ -213,9 +213,56 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
-class SyntheticDataConfig:
-    """Sizes of the embedded synthetic world."""
+class MiniWorldConfig:
+    """The compact world (`lingualift_core.toyworld.mini`): lemma caps per word class, problem shape, ranges."""
 
+    names: int = num(16, 2, 20)
+    objects: int = num(12, 2, 16)
+    gain_verbs: int = num(6, 2, 8)
+    loss_verbs: int = num(6, 2, 8)
+    places: int = num(6, 2, 10)
+    adjectives: int = num(6, 2, 10)
+    other_verbs: int = num(6, 2, 8)
+    verb_objects: int = num(6, 1, 16, "objects each gain/loss verb goes with (word-specific contexts for BLI)")
+    verb_places: int = num(2, 1, 10, "preferred places of each gain/loss verb in general sentences")
+    min_quantity: int = num(2, 1, 1000)
+    max_quantity: int = num(20, 2, 1000)
+    max_answer: int = num(60, 2, 1000, "every intermediate value and answer lies in [0, max_answer]")
+    max_steps: int = num(2, 1, 2)
+    kinds: tuple[str, ...] = opt(["gain", "loss", "transfer", "two_step"], "problem kinds, equal shares")
+    topic_width: float = num(0.15, 0.0, 10.0, "kernel width of the semantic map that general sentences are drawn "
+                             "around (each word its own co-occurrence profile, what unsupervised BLI needs); 0: none")
+    zipf: float = num(0.8, 0.0, 5.0, "lemma weights 1 / (rank + 1) ** zipf within each word class")
+    line_sentences: int = num(5, 1, 16, "a corpus line holds 1..line_sentences sentences about one topic")
+    distractor_share: float = num(0.6, 0.0, 1.0, "problems with one distractor statement at a random position")
+    problem_text_share: float = num(0.0, 0.0, 1.0, "share of the ENGLISH corpus that is training-split "
+                                    "problem text without solutions (toy corpora hold no problems); it skews the "
+                                    "English word vectors away from the toy ones (lexicon P@1 0.08 at 0.5)")
+    test_share: float = num(0.1, 0.001, 0.4, "hash share of problem texts reserved for test")
+    dev_share: float = num(0.05, 0.0, 0.4, "hash share reserved for the English dev split (gates, tuning)")
+
+    def spec(self):
+        """The library's `MiniWorldSpec` (its own range checks raise ConfigError here)."""
+        from lingualift_core.toyworld.mini import MiniWorldSpec
+
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        try:
+            return MiniWorldSpec(**fields)
+        except ValueError as err:
+            raise ConfigError(f"prepare.synthetic.mini: {err}") from None
+
+    def __post_init__(self) -> None:
+        self.spec()
+
+
+@dataclass(frozen=True)
+class SyntheticDataConfig:
+    """Sizes of the embedded synthetic world; `world` picks the compact world or the grammar world."""
+
+    world: Literal["mini", "grammar"] = opt("mini", "mini: compact world sized for the tiny models (default); "
+                                            "grammar: the larger grammar world (toyworld.world)")
+    mini: MiniWorldConfig = sub(MiniWorldConfig)
+    math_dev: int = num(200, 0, 100_000, "English dev problems (mini world): gates and tuning, never test")
     english_sentences: int = num(20000, 10, 10_000_000)
     sentences_high: int = num(20000, 10, 10_000_000, "monolingual sentences of a high-resource toy language")
     sentences_medium: int = num(6000, 10, 10_000_000)
@@ -407,8 +454,21 @@ class TinyLLMConfig:
     arithmetic_drills: int = num(0, 0, 10_000_000, "documents of 8 equations (`17 + 11 = 28.`) added to the text "
                                  "(a real LLM knows arithmetic; see base_models.arithmetic_drills)")
     math_text: bool = opt(True, "add the English task problems with solutions to the CLM text")
+    task_fraction: float = num(0.0, 0.0, 0.9, "share of every batch's windows drawn from the task problems "
+                               "(instruction, question, solution; their own stream, never cut by packing); 0: the "
+                               "problems are plain text documents (math_text)")
+    arithmetic_fraction: float = num(0.0, 0.0, 0.9, "share of every batch's windows drawn from the arithmetic "
+                                     "drills (their own stream); 0: drills are plain text documents")
 
     def __post_init__(self) -> None:
+        if self.task_fraction + self.arithmetic_fraction + max(self.copy_fraction, self.copy_fraction_start or 0.0) >= 1.0:
+            raise ConfigError(f"base_models.tiny.llm: task_fraction + arithmetic_fraction + the peak copy share = "
+                              f"{self.task_fraction} + {self.arithmetic_fraction} + "
+                              f"{max(self.copy_fraction, self.copy_fraction_start or 0.0)} must stay below 1")
+        if self.arithmetic_fraction > 0 and self.arithmetic_drills == 0:
+            raise ConfigError("base_models.tiny.llm.arithmetic_fraction > 0 needs arithmetic_drills > 0")
+        if self.task_fraction > 0 and not self.math_text:
+            raise ConfigError("base_models.tiny.llm.task_fraction > 0 needs math_text: true")
         if self.hidden % self.heads or self.seq_len > self.max_positions:
             raise ConfigError(f"base_models.tiny.llm: hidden={self.hidden} must be divisible by heads={self.heads} "
                               f"and seq_len={self.seq_len} <= max_positions={self.max_positions}")
@@ -423,6 +483,10 @@ class TinyLLMConfig:
 @dataclass(frozen=True)
 class TinyModelsConfig:
     threads: int = num(2, 1, 256, "torch intra-op threads")
+    tokenizer: Literal["bpe", "word"] = opt("bpe", "bpe: BPE with single digits (any text) | word: one token per "
+                                            "word and per number 0..max_number (closed synthetic vocabulary)")
+    max_number: int = num(100, 0, 100_000, "word tokenizer: numbers 0..max_number are single tokens")
+    parallel: bool = opt(False, "pre-train the encoder in a second process while this one trains the LLM")
     eval_sentences: int = num(200, 1, 1_000_000, "held out per corpus for MLM / copy accuracy (not trained on)")
     encoder: TinyEncoderConfig = sub(TinyEncoderConfig)
     llm: TinyLLMConfig = sub(TinyLLMConfig)
@@ -483,6 +547,19 @@ class Stage2Config:
 
 
 @dataclass(frozen=True)
+class NoStage1Config:
+    """The `no_stage1` control: LinguaLIFT without stage 1. A fresh alignment layer (embedding-scale init, no
+    warm start) trains together with the LLM on the English task data; encoder frozen. Layout and alignment
+    architecture come from `stage1`."""
+
+    threads: int = num(2, 1, 256)
+    resume: bool = opt(True)
+    train: TrainConfig = field(default_factory=lambda: stage2_config(
+        stage="no_stage1", train_alignment=True, global_batch_size=32, micro_batch_size=32, epochs=2,
+        learning_rate=1e-3, max_length=512, cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
+
+
+@dataclass(frozen=True)
 class MonoSFTConfig:
     """The English-only baseline (the LLM alone, the stage-2 recipe); `layout_sft` reuses this section."""
 
@@ -531,6 +608,7 @@ class EvalSystemConfig:
 
 def _default_eval_systems() -> dict[str, EvalSystemConfig]:
     return {"lingualift": EvalSystemConfig("data/models/stage2"),
+            "no_stage1": EvalSystemConfig("data/models/no_stage1"),
             "mono_sft": EvalSystemConfig("data/models/mono_sft"),
             "layout_only": EvalSystemConfig("data/models/layout_sft", floor=True)}
 
@@ -591,6 +669,17 @@ class EvalAlignmentConfig:
 
 
 @dataclass(frozen=True)
+class EvalGatesConfig:
+    """Preconditions of a meaningful transfer result, checked in the report (a missed gate is one warning line)."""
+
+    base_llm_english_dev: float = num(0.5, 0.0, 1.0, "base LLM's own accuracy on the English dev split (before "
+                                      "any fine-tuning): the tiny LLM must play Llama-2's part")
+    base_llm_copy: float = num(0.8, 0.0, 1.0, "base LLM's held-out copy token accuracy (stage 1 needs copying)")
+    stage1_recall: float = num(0.6, 0.0, 1.0, "stage-1 reconstruction recall on whole target-language "
+                               "sentences, per language")
+
+
+@dataclass(frozen=True)
 class EvaluateConfig:
     """Stage `evaluate`: every system on every benchmark through the same code; reports and analyses."""
 
@@ -600,6 +689,7 @@ class EvaluateConfig:
     generation: EvalGenerationConfig = sub(EvalGenerationConfig)
     english_in_high: bool = opt(True, "English counts in the high-resource average (the paper's MGSM tables)")
     alignment: EvalAlignmentConfig = sub(EvalAlignmentConfig)
+    gates: EvalGatesConfig = sub(EvalGatesConfig)
 
     def __post_init__(self) -> None:
         if not self.benchmarks:
@@ -632,6 +722,7 @@ _SECTIONS: dict[str, type] = {
     "base_models": BaseModelsConfig,
     "stage1": Stage1Config,
     "stage2": Stage2Config,
+    "no_stage1": NoStage1Config,
     "mono_sft": MonoSFTConfig,
     "evaluate": EvaluateConfig,
 }
@@ -650,6 +741,7 @@ class Params:
     base_models: BaseModelsConfig = sub(BaseModelsConfig)
     stage1: Stage1Config = sub(Stage1Config)
     stage2: Stage2Config = sub(Stage2Config)
+    no_stage1: NoStage1Config = sub(NoStage1Config)
     mono_sft: MonoSFTConfig = sub(MonoSFTConfig)
     evaluate: EvaluateConfig = sub(EvaluateConfig)
 

@@ -18,6 +18,7 @@ from lingualift_core.model.tiny import (
     tiny_encoder_config,
     tiny_llm_config,
     train_tokenizer,
+    train_word_tokenizer,
 )
 from lingualift_core.train.pretrain import (
     build_copy_sequences,
@@ -29,6 +30,7 @@ from lingualift_core.train.pretrain import (
     pack_documents,
     pretrain_encoder_mlm,
     pretrain_llm_clm,
+    task_accuracy,
 )
 
 SUBJ = ["the cat", "a dog", "my sister", "the farmer", "our teacher", "a small boy"]
@@ -349,3 +351,44 @@ def test_pretraining_errors(llm_tok, enc_tok, llm_texts):
     with pytest.raises(ValueError, match="smaller than the tokenizer"):
         pretrain_encoder_mlm(llm_texts, enc_tok, tiny_encoder_config(10, hidden=32, heads=2), steps=1,
                              batch_size=2, lr=1e-3, seq_len=32, seed=0)
+
+
+# ------------------------------------------------------------------------------------- word-level tokens
+def test_word_tokenizer_whole_numbers_round_trip_and_specials():
+    texts = ["Tom has 5 apples at home .", "how many apples does Tom have now ?"]
+    tok = train_word_tokenizer(texts, kind="llm", max_number=60)
+    ids = tok("Tom has 17 apples . <sep> 60 + 0 = 60 .", add_special_tokens=False)["input_ids"]
+    pieces = tok.convert_ids_to_tokens(ids)
+    # "+" and "=" were never seen: unknown words, but every number is a token of its own
+    assert pieces == ["Tom", "has", "17", "apples", ".", "<sep>", "60", "<unk>", "0", "<unk>", "60", "."]
+    for number in range(61):  # every number in range is one token, never <unk>
+        assert tok.convert_ids_to_tokens(tok(str(number), add_special_tokens=False)["input_ids"]) == [str(number)]
+    assert tok.convert_ids_to_tokens(tok("61", add_special_tokens=False)["input_ids"]) == ["<unk>"]
+    assert tok.decode(tok(texts[1])["input_ids"], skip_special_tokens=True) == texts[1]
+    assert [tok.pad_token_id, tok.bos_token_id, tok.eos_token_id] == [0, 1, 2]
+    enc = train_word_tokenizer(texts + ["βα γδ ."], kind="encoder", max_number=10)
+    assert enc.convert_ids_to_tokens(enc("βα zz 7")["input_ids"]) == ["[CLS]", "βα", "[UNK]", "7", "[SEP]"]
+    with pytest.raises(ValueError):
+        train_word_tokenizer(texts, kind="llm", max_number=-1)
+
+
+def test_llm_streams_get_their_share_and_are_validated(llm_texts, llm_tok):
+    task = math(50, seed=5)
+    model, hist = pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=3, batch_size=8, lr=1e-3,
+                                   seq_len=64, seed=0, copy_fraction=0.25, copy_fraction_start=None,
+                                   streams=[(task, 0.5)], num_threads=1)
+    assert len(hist) == 3
+    with pytest.raises(ValueError, match="below 1"):
+        pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=8, lr=1e-3, seq_len=64,
+                         copy_fraction=0.5, copy_fraction_start=None, streams=[(task, 0.6)], num_threads=1)
+    with pytest.raises(ValueError, match="streams"):
+        pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=1, batch_size=8, lr=1e-3, seq_len=64,
+                         streams=[([" "], 0.2)], num_threads=1)
+
+
+def test_task_accuracy_reads_answers_batch_invariant(llm_tok):
+    model = AutoModelForCausalLM.from_config(small_llm_cfg(llm_tok))
+    rows = [{"instruction": "Solve.", "input": f"Tom has {i} apples.", "answer": i} for i in range(5)]
+    a = task_accuracy(model, llm_tok, rows, max_new_tokens=4, batch_size=5, num_threads=1)
+    b = task_accuracy(model, llm_tok, rows, max_new_tokens=4, batch_size=1, num_threads=1)
+    assert a["n"] == 5 and a["accuracy"] == b["accuracy"] and a["examples"] == b["examples"]

@@ -20,7 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["LEVEL_ORDER", "AVG_KEYS", "accuracy_rows", "compute_metrics", "language_keys", "level_averages"]
+__all__ = ["LEVEL_ORDER", "AVG_KEYS", "accuracy_rows", "compute_metrics", "language_keys", "level_averages",
+           "wilson_interval"]
 
 LEVEL_ORDER: tuple[str, ...] = ("low", "medium", "high")
 AVG_KEYS: tuple[str, ...] = ("avg_low", "avg_medium", "avg_high", "avg_all")
@@ -58,6 +59,18 @@ def accuracy_rows(predictions: pa.Table | Iterable[Mapping[str, Any]] | Iterable
         tally[1] += 1
     return [{"system": s, "benchmark": b, "lang": lang, "n": n, "n_correct": c, "accuracy": c / n}
             for (s, b, lang), (c, n) in sorted(counts.items())]
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval (default 95%) of a proportion of ``k`` successes in ``n`` trials, as (low, high)
+    in [0, 1]. Unlike the normal approximation it stays inside [0, 1] and is sensible at 0/n and n/n."""
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -40,6 +40,7 @@ __all__ = [
     "LLM_SPECIAL_TOKENS",
     "LLM_SEP_TOKEN",
     "train_tokenizer",
+    "train_word_tokenizer",
     "tiny_encoder_config",
     "tiny_llm_config",
     "base_encoder",
@@ -136,6 +137,11 @@ def train_tokenizer(
         if tok.token_to_id(s) != i:
             raise RuntimeError(f"special token {s} got id {tok.token_to_id(s)}, expected {i}")
 
+    return _wrap(tok, kind, model_max_length)
+
+
+def _wrap(tok: Tokenizer, kind: TokenizerKind, model_max_length: int) -> PreTrainedTokenizerFast:
+    """Post-processor (`[CLS] x [SEP]` / `<s> x`) and the transformers wrapper with the fixed special tokens."""
     if kind == "encoder":
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
@@ -153,6 +159,7 @@ def train_tokenizer(
             padding_side="right",
             truncation_side="right",
             model_max_length=model_max_length,
+            clean_up_tokenization_spaces=False,  # exact round trip (" ." stays)
         )
     bos_id = tok.token_to_id("<s>")
     tok.post_processor = processors.TemplateProcessing(
@@ -168,7 +175,48 @@ def train_tokenizer(
         padding_side="left",
         truncation_side="right",
         model_max_length=model_max_length,
+        clean_up_tokenization_spaces=False,  # exact round trip (" ." stays)
     )
+
+
+def train_word_tokenizer(
+    texts: Iterable[str],
+    *,
+    kind: TokenizerKind,
+    max_number: int = 100,
+    model_max_length: int = 512,
+) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer for a closed synthetic vocabulary: every whitespace-separated word of `texts`
+    (punctuation split off) is one token, and so is every number 0..`max_number` (whole-number tokens: a tiny
+    model then learns `17 + 11 = 28` as one fact over three tokens, not over digit strings).
+
+    Special tokens, ids, post-processing and padding sides are those of :func:`train_tokenizer`; words never seen
+    map to the unknown token. Decoding joins tokens with one space, so text written with every token separated by
+    one space (the compact world, ``toyworld.mini``) round-trips exactly.
+    """
+    if kind not in ("encoder", "llm"):
+        raise ValueError(f"kind must be 'encoder' or 'llm', got {kind!r}")
+    if max_number < 0:
+        raise ValueError(f"max_number must be >= 0, got {max_number}")
+    data = _collect_texts(texts)
+    specials = ENCODER_SPECIAL_TOKENS if kind == "encoder" else LLM_SPECIAL_TOKENS
+    unk = "[UNK]" if kind == "encoder" else "<unk>"
+    tok = Tokenizer(models.WordLevel({}, unk_token=unk))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated")]
+    )
+    added = [AddedToken(s, special=True, normalized=False) for s in specials]
+    if kind == "llm":
+        added[-1] = AddedToken(LLM_SEP_TOKEN, special=True, normalized=False, lstrip=True, rstrip=True)
+    numbers = " ".join(str(i) for i in range(max_number + 1))
+    trainer = trainers.WordLevelTrainer(vocab_size=10_000_000, min_frequency=1, special_tokens=added,
+                                        show_progress=False)
+    tok.train_from_iterator([numbers, *data], trainer=trainer, length=len(data) + 1)
+    for i, s in enumerate(specials):
+        if tok.token_to_id(s) != i:
+            raise RuntimeError(f"special token {s} got id {tok.token_to_id(s)}, expected {i}")
+    return _wrap(tok, kind, model_max_length)
 
 
 def tiny_encoder_config(

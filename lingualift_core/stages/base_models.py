@@ -24,7 +24,7 @@ from typing import Any
 
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, Params, TinyModelsConfig
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, setup_logging, write_meta
 
 log = logging.getLogger("lingualift.base_models")
 
@@ -94,9 +94,11 @@ def read_texts(paths: Paths, params: Params) -> dict[str, Any]:
         if not texts:
             raise ConfigError(f"base_models: corpus {paths.corpus(lang)} has no text; check the prepare stage")
         corpora[lang] = texts
-    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["input", "output"]).to_pylist()
-    return {"corpora": corpora, "questions": [r["input"] for r in sft],
-            "problems": [f"{r['input']}\n{r['output']}" for r in sft]}
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["instruction", "input", "output"]).to_pylist()
+    dev = (artifacts.read_table(paths.math_dev, artifacts.SFT, columns=["instruction", "input", "answer"]).to_pylist()
+           if paths.math_dev.is_file() else [])
+    return {"corpora": corpora, "questions": [r["input"] for r in sft], "dev": dev,
+            "problems": [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in sft]}
 
 
 def instruction_copies(sentences: Sequence[str], n: int, *, seed: int, scramble_fraction: float) -> list[str]:
@@ -160,31 +162,54 @@ def arithmetic_drills(n: int, *, seed: int, max_operand: int = 100, per_doc: int
     return docs
 
 
+def _tokenizer(cfg: TinyModelsConfig, texts: Sequence[str], kind: str, vocab_size: int, max_positions: int):
+    """The tokenizer `base_models.tiny.tokenizer` asks for (`vocab_size` applies to BPE only)."""
+    from lingualift_core.model.tiny import train_tokenizer, train_word_tokenizer
+
+    if cfg.tokenizer == "word":
+        return train_word_tokenizer(texts, kind=kind, max_number=cfg.max_number, model_max_length=max_positions)
+    return train_tokenizer(texts, vocab_size=vocab_size, kind=kind, model_max_length=max_positions)
+
+
 def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mapping[str, Path]) -> dict[str, Any]:
     """Trains the tokenizers, pre-trains both tiny models and saves them under `out/{encoder,llm}`.
 
-    Returns the metrics (accuracies on held-out text, final losses, parameter counts, seconds)."""
-    from lingualift_core.model.tiny import base_encoder, tiny_encoder_config, tiny_llm_config, train_tokenizer
-    from lingualift_core.train.pretrain import (
-        copy_accuracy,
-        mlm_accuracy,
-        pretrain_encoder_mlm,
-        pretrain_llm_clm,
-    )
-
+    With `base_models.tiny.parallel` the encoder trains in a second process while this one trains the LLM (the
+    two are independent; each runs at `threads` torch threads, so two cores do the work of one in half the
+    time). Returns the metrics (accuracies on held-out text, final losses, parameter counts, seconds)."""
     cfg: TinyModelsConfig = params.base_models.tiny
     seed, pivot = params.pipeline.seed, params.pipeline.pivot
-    enc_cfg, llm_cfg = cfg.encoder, cfg.llm
     split = {lang: _split(t, cfg.eval_sentences) for lang, t in texts["corpora"].items()}
-    metrics: dict[str, Any] = {"source": "tiny"}
+    enc_args = (cfg, seed, split, texts["questions"], out, plots["encoder"])
+    if cfg.parallel:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    # ---- encoder: masked LM on every language's corpus (+ the English task questions)
+        # spawn, not fork: the parent may already hold torch's thread pools
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            encoder = pool.submit(build_encoder, *enc_args)
+            llm_metrics = build_llm(cfg, seed, split[pivot], texts, out, plots["llm"])
+            enc_metrics = encoder.result()
+    else:
+        enc_metrics = build_encoder(*enc_args)
+        llm_metrics = build_llm(cfg, seed, split[pivot], texts, out, plots["llm"])
+    return {"source": "tiny", "encoder": enc_metrics, "llm": llm_metrics}
+
+
+def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[list[str], list[str]]],
+                  questions: Sequence[str], out: Path, plot: Path) -> dict[str, Any]:
+    """The multilingual encoder: tokenizer + masked LM on every language's corpus (+ the English task questions);
+    saved under `out/encoder`; returns its metrics."""
+    from lingualift_core.model.tiny import base_encoder, tiny_encoder_config
+    from lingualift_core.train.pretrain import mlm_accuracy, pretrain_encoder_mlm
+
+    setup_logging()
+    enc_cfg = cfg.encoder
     t0, c0 = time.perf_counter(), time.process_time()
     enc_texts = [t for train, _ in split.values() for t in train]
     if enc_cfg.math_text:
-        enc_texts += texts["questions"]
-    enc_tok = train_tokenizer(enc_texts, vocab_size=enc_cfg.vocab_size, kind="encoder",
-                              model_max_length=enc_cfg.max_positions)
+        enc_texts += list(questions)
+    enc_tok = _tokenizer(cfg, enc_texts, "encoder", enc_cfg.vocab_size, enc_cfg.max_positions)
     config = tiny_encoder_config(len(enc_tok), hidden=enc_cfg.hidden, layers=enc_cfg.layers, heads=enc_cfg.heads,
                                  max_positions=enc_cfg.max_positions)
     with Progress("base_models:encoder", total=enc_cfg.steps) as bar:
@@ -193,7 +218,7 @@ def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mappi
             seq_len=enc_cfg.seq_len, seed=seed, warmup_ratio=enc_cfg.warmup_ratio, num_threads=cfg.threads,
             on_step=_progress_callback(bar, "encoder", max(1, enc_cfg.steps // 10)))
     held = [t for _, h in split.values() for t in h]
-    metrics["encoder"] = {
+    metrics = {
         "vocab_size": len(enc_tok),
         "parameters": sum(p.numel() for p in mlm.parameters()),
         "train_texts": len(enc_texts),
@@ -207,18 +232,35 @@ def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mappi
     }
     base_encoder(mlm, seed=seed).save_pretrained(out / "encoder")
     enc_tok.save_pretrained(out / "encoder")
-    write_plot(plots["encoder"], history)
-    log.info("encoder: %s", {k: v for k, v in metrics["encoder"].items() if k != "mlm_accuracy_per_lang"})
+    write_plot(plot, history)
+    log.info("encoder: %s", {k: v for k, v in metrics.items() if k != "mlm_accuracy_per_lang"})
+    return metrics
 
-    # ---- LLM: causal LM on English text (+ task problems with solutions) and copy documents
+
+def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[str]], texts: Mapping[str, Any],
+              out: Path, plot: Path) -> dict[str, Any]:
+    """The English LLM: tokenizer + causal LM on English text, copy documents, the task problems and arithmetic
+    facts (each stream at its configured share); saved under `out/llm`; returns its metrics (with the gates:
+    English dev accuracy before any fine-tuning, copy accuracy)."""
+    from lingualift_core.model.tiny import tiny_llm_config
+    from lingualift_core.train.pretrain import copy_accuracy, pretrain_llm_clm, task_accuracy
+
+    llm_cfg = cfg.llm
     t0, c0 = time.perf_counter(), time.process_time()
-    en_train, en_held = split[pivot]
-    llm_texts = list(en_train) + (texts["problems"] if llm_cfg.math_text else [])
+    en_train, en_held = english
+    problems = texts["problems"] if llm_cfg.math_text else []
+    drills = arithmetic_drills(llm_cfg.arithmetic_drills, seed=seed + 3, max_operand=cfg.max_number + 1)
+    llm_texts = list(en_train)
     llm_texts += instruction_copies(en_train, llm_cfg.instruction_copies, seed=seed + 2,
                                     scramble_fraction=llm_cfg.copy_scramble_fraction)
-    llm_texts += arithmetic_drills(llm_cfg.arithmetic_drills, seed=seed + 3)
-    llm_tok = train_tokenizer(llm_texts, vocab_size=llm_cfg.vocab_size, kind="llm",
-                              model_max_length=llm_cfg.max_positions)
+    streams = []
+    for docs, share in ((problems, llm_cfg.task_fraction), (drills, llm_cfg.arithmetic_fraction)):
+        if share > 0:
+            streams.append((docs, share))
+        else:
+            llm_texts += docs
+    llm_tok = _tokenizer(cfg, llm_texts + [d for docs, _ in streams for d in docs], "llm", llm_cfg.vocab_size,
+                         llm_cfg.max_positions)
     config = tiny_llm_config(len(llm_tok), hidden=llm_cfg.hidden, layers=llm_cfg.layers, heads=llm_cfg.heads,
                              max_positions=llm_cfg.max_positions)
     with Progress("base_models:llm", total=llm_cfg.steps) as bar:
@@ -228,11 +270,15 @@ def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mappi
             copy_fraction=llm_cfg.copy_fraction, copy_fraction_start=llm_cfg.copy_fraction_start,
             copy_decay_ratio=llm_cfg.copy_decay_ratio, copy_sources=en_train,
             copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
-            copy_random_fraction=llm_cfg.copy_random_fraction,
+            copy_random_fraction=llm_cfg.copy_random_fraction, streams=streams,
             num_threads=cfg.threads, on_step=_progress_callback(bar, "llm", max(1, llm_cfg.steps // 10)))
     copy = (copy_accuracy(llm, llm_tok, en_held, num_threads=cfg.threads, return_details=True)
             if en_held else {"token_accuracy": None, "exact_match": None})
-    metrics["llm"] = {
+    dev = task_accuracy(llm, llm_tok, texts["dev"], num_threads=cfg.threads) if texts["dev"] else None
+    metrics = {
+        "english_dev_accuracy": dev["accuracy"] if dev else None,
+        "english_dev_n": dev["n"] if dev else 0,
+        "english_dev_examples": dev["examples"] if dev else [],
         "vocab_size": len(llm_tok),
         "parameters": sum(p.numel() for p in llm.parameters()),
         "train_texts": len(llm_texts),
@@ -245,8 +291,8 @@ def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mappi
     }
     llm.save_pretrained(out / "llm")
     llm_tok.save_pretrained(out / "llm")
-    write_plot(plots["llm"], history)
-    log.info("llm: %s", metrics["llm"])
+    write_plot(plot, history)
+    log.info("llm: %s", {k: v for k, v in metrics.items() if k != "english_dev_examples"})
     return metrics
 
 

@@ -53,6 +53,11 @@ class Paths:
         return self.tasks / "math_sft.parquet"
 
     @property
+    def math_dev(self) -> Path:
+        """English dev problems (compact world only): the gates and tuning read these, never the test set."""
+        return self.tasks / "math_dev.parquet"
+
+    @property
     def math_sft_layout(self) -> Path:
         return self.tasks / "math_sft_layout.parquet"
 

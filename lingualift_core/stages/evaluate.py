@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from lingualift_core import artifacts
-from lingualift_core.config import ConfigError, EvalAlignmentConfig, EvaluateConfig, Params
+from lingualift_core.config import ConfigError, EvalAlignmentConfig, EvalGatesConfig, EvaluateConfig, Params
 from lingualift_core.evaluate import alignment as align
 from lingualift_core.evaluate.benchmarks import (
     TASK_OF_SOURCE,
@@ -54,7 +55,7 @@ from lingualift_core.evaluate.generation import PREDICTIONS, build_predictions, 
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
 from lingualift_core.evaluate.prompts import prompts_for
 from lingualift_core.evaluate.reports import markdown_report, plot_accuracy_bars
-from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys
+from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys, wilson_interval
 from lingualift_core.languages import levels_mapping
 from lingualift_core.sources import LoadReport, NoValidRowsError
 from lingualift_core.stages.common import Paths, Progress, Timer, write_meta
@@ -374,15 +375,105 @@ def alignment_analyses(cfg: EvalAlignmentConfig, root: Path, langs: Sequence[str
 # ------------------------------------------------------------------------------------------------ reports
 
 
-def accuracy_csv(predictions: pa.Table, levels: Mapping[str, str]) -> str:
-    """CSV text: system, benchmark, lang, level, n, n_correct, accuracy (%)."""
+def accuracy_csv(predictions: pa.Table | Sequence[pa.Table], levels: Mapping[str, str]) -> str:
+    """CSV text: system, benchmark, lang, level, n, n_correct, accuracy, ci_low, ci_high (%, 95% Wilson)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["system", "benchmark", "lang", "level", "n", "n_correct", "accuracy"])
+    writer.writerow(["system", "benchmark", "lang", "level", "n", "n_correct", "accuracy", "ci_low", "ci_high"])
     for row in accuracy_rows(predictions):
+        lo, hi = wilson_interval(row["n_correct"], row["n"])
         writer.writerow([row["system"], row["benchmark"], row["lang"], levels.get(row["lang"], ""), row["n"],
-                         row["n_correct"], f"{100.0 * row['accuracy']:.2f}"])
+                         row["n_correct"], f"{100.0 * row['accuracy']:.2f}", f"{100.0 * lo:.2f}", f"{100.0 * hi:.2f}"])
     return buf.getvalue()
+
+
+def operator_table(predictions: pa.Table, benchmarks: Mapping[str, Benchmark]) -> pa.Table:
+    """The math rows whose reference has an equation as a pseudo-benchmark `<benchmark>:operator`: `correct` = the
+    output's first equation uses the reference's first operation (+, -, *, /), whatever the numbers. On a world
+    whose problem kinds share one layout only the words decide the operation, so this separates reading the verb
+    from copying the right quantities (`:first_step`) and from arithmetic (the answer)."""
+    from lingualift_core.evaluate.answers import first_step
+
+    gold: dict[tuple[str, str, str], str] = {}
+    for name, bench in benchmarks.items():
+        if bench.task != "math":
+            continue
+        for row in bench.rows:
+            step = first_step(row.get("solution"))
+            if step is not None:
+                gold[(name, str(row["lang"]), str(row["id"]))] = step[1]
+    ids, langs, systems, names, correct = [], [], [], [], []
+    for row in predictions.select(["id", "lang", "system", "benchmark", "output"]).to_pylist():
+        op = gold.get((row["benchmark"], row["lang"], row["id"]))
+        if op is None:
+            continue
+        pred = first_step(row["output"])
+        ids.append(row["id"]), langs.append(row["lang"]), systems.append(row["system"])
+        names.append(f"{row['benchmark']}:operator"), correct.append(pred is not None and pred[1] == op)
+    return pa.table({"id": pa.array(ids, pa.string()), "lang": pa.array(langs, pa.string()),
+                     "system": pa.array(systems, pa.string()), "benchmark": pa.array(names, pa.string()),
+                     "correct": pa.array(correct, pa.bool_())})
+
+
+def gate_checks(paths: Paths, gates: EvalGatesConfig) -> list[dict[str, Any]]:
+    """Each gate of `evaluate.gates` against the metrics its stage wrote: name, value, threshold, ok (None when
+    the stage did not measure it, e.g. hub base models have no dev accuracy)."""
+    def read(name: str) -> dict[str, Any]:
+        path = paths.metrics_file(name)
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    llm = read("base_models").get("llm", {})
+    stage1 = read("stage1")
+    checks = [("base LLM English dev accuracy", llm.get("english_dev_accuracy"), gates.base_llm_english_dev,
+               "the pre-trained LLM does not solve the English task: nothing to transfer"),
+              ("base LLM copy accuracy", llm.get("copy_accuracy"), gates.base_llm_copy,
+               "the frozen LLM cannot copy from its prefix: stage 1 cannot teach it to read the encoder")]
+    for lang, value in sorted((stage1.get("parallel_recall_per_lang") or {}).items()):
+        checks.append((f"stage-1 whole-sentence recall {lang}", value, gates.stage1_recall,
+                       f"stage 1 does not read whole {lang} sentences: expect little transfer to {lang}"))
+    return [{"gate": g, "value": v, "threshold": t, "ok": None if v is None else v >= t, "why": why}
+            for g, v, t, why in checks]
+
+
+def gates_section(checks: Sequence[Mapping[str, Any]]) -> str:
+    """The gates as a table, with one warning line per missed gate."""
+    lines = ["| gate | value | threshold | |", "|---|---:|---:|---|"]
+    for c in checks:
+        value = "–" if c["value"] is None else f"{c['value']:.3f}"
+        verdict = "not measured" if c["ok"] is None else ("ok" if c["ok"] else "**MISSED**")
+        lines.append(f"| {c['gate']} | {value} | {c['threshold']:.2f} | {verdict} |")
+    missed = [c for c in checks if c["ok"] is False]
+    lines += [""] + [f"> Warning: {c['gate']} {c['value']:.3f} < {c['threshold']:.2f}: {c['why']}." for c in missed]
+    return "\n".join(lines)
+
+
+def _cell(k: int, n: int) -> str:
+    lo, hi = wilson_interval(k, n)
+    return f"{100.0 * k / n:.1f} ({100.0 * lo:.0f}–{100.0 * hi:.0f})"
+
+
+def headline_section(tables: Sequence[pa.Table], systems: Sequence[str], levels: Mapping[str, str],
+                     benchmark: str = "math") -> str:
+    """Answer, first-step and operator accuracy per system and language with 95% Wilson intervals and n."""
+    rows = accuracy_rows(tables)
+    langs = sorted({r["lang"] for r in rows if r["benchmark"] == benchmark},
+                   key=lambda lang: (lang != "en", ["high", "medium", "low"].index(levels[lang])
+                                     if levels.get(lang) in ("high", "medium", "low") else 3, lang))
+    by = {(r["system"], r["benchmark"], r["lang"]): r for r in rows}
+    out = [f"Accuracy in % on `{benchmark}` with its 95% Wilson interval; n per cell in the header.", ""]
+    for metric in (benchmark, f"{benchmark}:first_step", f"{benchmark}:operator"):
+        present = [s for s in systems if any((s, metric, lang) in by for lang in langs)]
+        if not present:
+            continue
+        ns = {lang: next((by[(s, metric, lang)]["n"] for s in present if (s, metric, lang) in by), 0) for lang in langs}
+        out += [f"`{metric}`:", "",
+                "| system | " + " | ".join(f"{lang} ({levels.get(lang, '–')}, n={ns[lang]})" for lang in langs) + " |",
+                "|---|" + "---:|" * len(langs)]
+        for s in present:
+            cells = [_cell(by[k]["n_correct"], by[k]["n"]) if (k := (s, metric, lang)) in by else "–" for lang in langs]
+            out.append(f"| {s} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def _data_section(benchmarks: Mapping[str, Benchmark], root: Path) -> tuple[str, dict[str, Any]]:
@@ -467,11 +558,15 @@ def run(params: Params, root: Path) -> dict:
     predictions = pa.concat_tables(tables)
     langs = sorted(set(predictions.column("lang").to_pylist()))
     levels = levels_mapping(langs)
-    metrics = compute_metrics([predictions, first_step_table(predictions)], levels,
-                              english_in_high=cfg.english_in_high)
+    scored = [predictions, first_step_table(predictions), operator_table(predictions, benchmarks)]
+    gates = gate_checks(paths, cfg.gates)
+    for c in gates:
+        if c["ok"] is False:
+            log.warning("evaluate: gate missed: %s = %.3f < %.2f (%s)", c["gate"], c["value"], c["threshold"], c["why"])
+    metrics = compute_metrics(scored, levels, english_in_high=cfg.english_in_high)
 
     data_md, data_info = _data_section(benchmarks, root)
-    analysis: dict[str, Any] = {"benchmarks": data_info, "generation": generation,
+    analysis: dict[str, Any] = {"benchmarks": data_info, "generation": generation, "gates": gates,
                                 "prompt": {"style": cfg.prompt.style, "instruction": instruction,
                                            "trigger": cfg.prompt.trigger}}
     floor_system = next((s for s, spec in cfg.systems.items() if spec.floor), None)
@@ -483,7 +578,9 @@ def run(params: Params, root: Path) -> dict:
             path = plot_accuracy_bars(metrics, bench, levels, plots / f"accuracy_{bench.replace(':', '_')}.png",
                                       systems=list(cfg.systems))
             plot_links[bench] = f"plots/{path.name}"
-        extra = {"Benchmark data": data_md,
+        extra = {"Headline (95% intervals)": headline_section(scored, list(cfg.systems), levels),
+                 "Gates": gates_section(gates),
+                 "Benchmark data": data_md,
                  "Prompt and decoding": _settings_md(cfg, instruction, generation)}
         if cfg.alignment.enabled:
             targets = list(cfg.alignment.langs) if cfg.alignment.langs is not None else list(pipe.targets)
@@ -504,7 +601,7 @@ def run(params: Params, root: Path) -> dict:
         report = markdown_report(metrics, levels, floor_system=floor_system, systems=list(cfg.systems),
                                  notes=notes, extra_sections=extra, plots=plot_links, floor_note=floor_note)
         artifacts.write_table(out / "predictions.parquet", predictions, PREDICTIONS)
-        (out / "accuracy.csv").write_text(accuracy_csv(predictions, levels), encoding="utf-8")
+        (out / "accuracy.csv").write_text(accuracy_csv(scored, levels), encoding="utf-8")
         (out / "report.md").write_text(report, encoding="utf-8")
         write_meta(out, STAGE, params, ["pipeline", "base_models", "evaluate"], {"generation": generation})
     artifacts.write_json(paths.metrics_file(STAGE), metrics)

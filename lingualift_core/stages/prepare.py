@@ -40,6 +40,8 @@ def synthetic_data(params: Params) -> dict[str, Any]:
     if not_toy:
         raise ConfigError(f"pipeline.targets: {not_toy[0]!r} is not a toy language; prepare.source=synthetic "
                           "only generates the toy languages (use prepare.source=local for real ones)")
+    if cfg.world == "mini":
+        return _mini_data(params)
     world = build_world(seed=pipe.seed, toy_codes=list(pipe.targets))
     sizes = {"high": cfg.sentences_high, "medium": cfg.sentences_medium, "low": cfg.sentences_low}
     corpora: dict[str, list[str]] = {}
@@ -55,6 +57,32 @@ def synthetic_data(params: Params) -> dict[str, Any]:
         "corpora": corpora,
         "sft": sft,
         "math_test": bench,
+        "gold_lexicons": {lang: world.gold_lexicon(lang) for lang in pipe.targets},
+        "parallel": {lang: world.parallel_pairs(lang, cfg.parallel_pairs, seed=pipe.seed) for lang in pipe.targets},
+    }
+
+
+def _mini_data(params: Params) -> dict[str, Any]:
+    """The compact world's data (`prepare.synthetic.world: mini`), in the same shapes plus an English dev split."""
+    from lingualift_core.toyworld.mini import build_mini_world
+
+    cfg, pipe = params.prepare.synthetic, params.pipeline
+    world = build_mini_world(pipe.seed, list(pipe.targets), cfg.mini.spec())
+    sizes = {"high": cfg.sentences_high, "medium": cfg.sentences_medium, "low": cfg.sentences_low}
+    corpora: dict[str, list[str]] = {}
+    with Progress("prepare:corpora", total=len(pipe.languages)) as bar:
+        for lang in pipe.languages:
+            n = cfg.english_sentences if lang == pipe.pivot else sizes[world.level(lang)]
+            corpora[lang] = world.sentences(lang, n, seed=pipe.seed)
+            bar.update()
+    sft = [{"id": f"math-train-{i:06d}", **row} for i, row in enumerate(world.sft_records(cfg.math_train, pipe.seed))]
+    dev = [{"id": f"math-dev-{i:06d}", **row}
+           for i, row in enumerate(world.sft_records(cfg.math_dev, pipe.seed, split="dev"))]
+    return {
+        "corpora": corpora,
+        "sft": sft,
+        "dev": dev,
+        "math_test": world.benchmark(cfg.math_test, seed=pipe.seed, langs=list(pipe.languages)),
         "gold_lexicons": {lang: world.gold_lexicon(lang) for lang in pipe.targets},
         "parallel": {lang: world.parallel_pairs(lang, cfg.parallel_pairs, seed=pipe.seed) for lang in pipe.targets},
     }
@@ -120,6 +148,8 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
     (out / "tasks").mkdir()
     artifacts.write_rows(out / "tasks" / "math_sft.parquet", data["sft"], SFT)
     artifacts.write_rows(out / "tasks" / "math_sft_layout.parquet", _layout_rows(data["sft"], "input"), SFT)
+    if data.get("dev"):
+        artifacts.write_rows(out / "tasks" / "math_dev.parquet", data["dev"], SFT)
     (out / "benchmarks").mkdir()
     artifacts.write_rows(out / "benchmarks" / "math_test.parquet", data["math_test"], MATH)
     artifacts.write_rows(out / "benchmarks" / "math_test_layout.parquet",
@@ -137,6 +167,7 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
     return {
         "corpus_sentences": {lang: len(t) for lang, t in data["corpora"].items()},
         "math_train": len(data["sft"]),
+        "math_dev": len(data.get("dev") or []),
         "math_test_per_language": {lang: sum(r["lang"] == lang for r in data["math_test"])
                                    for lang in sorted({r["lang"] for r in data["math_test"]})},
         "gold_lexicon_pairs": {lang: len(p) for lang, p in data["gold_lexicons"].items()},

@@ -552,6 +552,40 @@ def run_stage2(params: Params, root: Path) -> dict:
     return metrics
 
 
+# ------------------------------------------------------------------------------------------- no stage 1
+def _load_fresh(stage: str, src: Mapping[str, BaseSource], params: Params, records: Sequence[Mapping[str, Any]]):
+    """Both base models with a fresh alignment layer (stage-1 architecture, embedding-scale init, no warm start)."""
+    return _load_base(stage, src, replace(params, stage1=replace(params.stage1, warm_start_steps=0)), records)
+
+
+def run_no_stage1(params: Params, root: Path) -> dict:
+    """The `no_stage1` control: stage 2 from the base models with a fresh alignment layer that trains together
+    with the LLM on the English task data (stage 1 skipped, not shortened); returns the metrics."""
+    paths, cfg, stage = Paths(root), params.no_stage1, "no_stage1"
+    t0, c0 = time.perf_counter(), time.process_time()
+    src = base_sources(paths)
+    records = read_records(paths.math_sft)
+    train_cfg = replace(cfg.train, stage=stage)
+    ckpt = checkpoint_dir(paths, stage)
+    identity = {"stage": stage, "params": _section_identity(cfg), "stage1": _section_identity(params.stage1),
+                "seed": params.pipeline.seed, "base": {part: source_fingerprint(s) for part, s in src.items()},
+                "records": file_fingerprint(paths.math_sft)}
+    log.info("%s: %d records, alignment=%s (fresh), llm=%s", stage, len(records), train_cfg.train_alignment,
+             train_cfg.train_llm)
+    with torch_threads(cfg.threads):
+        used = records_for_steps(records, train_cfg)
+        model, result = train_model(stage, lambda: _load_fresh(stage, src, params, used), used, train_cfg,
+                                    ckpt_folder=ckpt, identity=identity, resume=cfg.resume)
+        if not _is_main_process():
+            return {}
+        metrics = {"records": len(records), "records_used": len(used),
+                   **train_metrics(result, time.perf_counter() - t0, time.process_time() - c0)}
+        save_model(model, model_dir(paths, stage), params, stage, ["pipeline", "base_models", "stage1", "no_stage1"],
+                   result, metrics, save_llm=True, save_encoder=_SAVE_FLAGS["auto"])
+    _finish(stage, paths, result, metrics, ckpt)
+    return metrics
+
+
 # --------------------------------------------------------------------------------------------- mono-SFT
 def _load_llm_only(stage: str, src: BaseSource, params: Params):
     from lingualift_core.model import LinguaLIFTModel, ModelLoadError

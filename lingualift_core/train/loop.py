@@ -10,6 +10,8 @@
   micro-batches; the frozen encoder's outputs optionally cached once for all epochs;
 - checkpoints every N steps with exact resume (trainable params, optimizer, scheduler, RNG states, data position);
   resuming with a different config fails naming the key;
+- accelerate's own gradient accumulation (``accelerate launch --gradient_accumulation_steps N``) is refused: it
+  would divide the token-normalised loss a second time (:func:`refuse_accelerate_accumulation`);
 - ``on_step(step, total, metrics)`` after every optimizer step (metrics: loss, lr, grad_norm, epoch, tokens/s).
 
 Multi-GPU: run under ``accelerate launch``; each process builds the same plan and takes its share of every
@@ -27,6 +29,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -115,6 +118,36 @@ def _bf16(cfg: TrainConfig) -> bool:
     return cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_available())
 
 
+#: The variable ``accelerate launch --gradient_accumulation_steps N`` (or ``gradient_accumulation_steps`` in an
+#: accelerate config file) exports; ``Accelerator()`` reads it.
+ACCELERATE_ACCUMULATION_ENV = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS"
+
+
+def refuse_accelerate_accumulation(cfg: TrainConfig, accelerator: Any = None) -> None:
+    """Raises ValueError when accelerate's own gradient accumulation is set to anything but 1.
+
+    ``Accelerator.backward`` divides the loss by its ``gradient_accumulation_steps``; this loop already
+    normalises every micro-batch's loss by the global batch's target-token count and accumulates itself (from
+    ``global_batch_size`` / ``micro_batch_size``), so a second division would silently shrink every gradient by
+    N. Checked on the launch's environment (before an Accelerator is built) and on ``accelerator`` when given.
+    """
+    sources = []
+    raw = os.environ.get(ACCELERATE_ACCUMULATION_ENV)
+    if raw is not None and raw.strip().lstrip("+").lstrip("0") != "1":
+        sources.append(f"{ACCELERATE_ACCUMULATION_ENV}={raw!r}")
+    steps = getattr(accelerator, "gradient_accumulation_steps", 1) if accelerator is not None else 1
+    if steps != 1:
+        sources.append(f"Accelerator(gradient_accumulation_steps={steps})")
+    if sources:
+        raise ValueError(
+            f"{cfg.stage}: accelerate gradient accumulation is set ({', '.join(sources)}, from accelerate launch "
+            "--gradient_accumulation_steps or its config file), which would divide the loss a second time on top "
+            "of the loop's token normalisation; launch without it (leave it at 1) and set "
+            f"{cfg.stage}.train.global_batch_size / {cfg.stage}.train.micro_batch_size instead (accumulation = "
+            "global / (micro x processes))"
+        )
+
+
 def _make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
@@ -188,7 +221,9 @@ def train(
         raise ValueError(f"empty training set: no records to train {cfg.stage} on")
     if cfg.checkpoint_every and checkpoint_dir is None:
         raise ValueError("checkpoint_every is set but no checkpoint_dir was given")
+    refuse_accelerate_accumulation(cfg, accelerator)
     acc = accelerator or _make_accelerator(cfg)
+    refuse_accelerate_accumulation(cfg, acc)
     world, rank = acc.num_processes, acc.process_index
     accum = cfg.accumulation_steps(world)
 

@@ -24,7 +24,8 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -457,6 +458,7 @@ def pretrain_llm_clm(
     copy_max_sentences: int = 2,
     copy_scramble_fraction: float = 0.25,
     copy_random_fraction: float = 0.25,
+    streams: Sequence[tuple[Sequence[str], float]] = (),
     warmup_ratio: float = 0.05,
     min_lr_ratio: float = 0.1,
     weight_decay: float = 0.01,
@@ -478,6 +480,9 @@ def pretrain_llm_clm(
     `copy_fraction_start` set, moves linearly from `copy_fraction_start` to `copy_fraction` over the
     first `copy_decay_ratio` of the steps (`copy_share`). `copy_fraction=0` disables copy sequences
     (whatever `copy_fraction_start`). Note: the share counts SEQUENCES (windows) of the batch.
+    `streams`: further (documents, share) pairs, each its own packed stream with a fixed share of every batch
+    (e.g. task problems with solutions, arithmetic facts), so a small but important set of documents is seen
+    at a chosen rate whatever the size of `texts`; `texts` fill the rest of the batch.
     """
     data = _check_common(texts, steps, batch_size, lr, seq_len)
     for name, v in (("copy_fraction", copy_fraction), ("copy_fraction_start", copy_fraction_start)):
@@ -500,7 +505,16 @@ def pretrain_llm_clm(
         ids = tokenizer(list(strings), add_special_tokens=False)["input_ids"]
         return [[bos, *x, eos] for x in ids]
 
+    peak_copy = max(copy_fraction, copy_fraction_start or 0.0) if use_copy else 0.0
+    for i, (stream_docs, share) in enumerate(streams):
+        if not 0.0 < share < 1.0 or not any(d.strip() for d in stream_docs):
+            raise ValueError(f"streams[{i}]: need a share in (0, 1) and at least one non-empty document, got "
+                             f"share={share}")
+    if peak_copy + sum(share for _, share in streams) >= 1.0:
+        raise ValueError(f"copy share ({peak_copy}) + stream shares ({[sh for _, sh in streams]}) must stay "
+                         "below 1: the LLM must also see text")
     docs = encode(data)
+    stream_docs = [encode([d for d in ds if d.strip()]) for ds, _ in streams]
     sources: list[str] = []
     if use_copy:
         candidates = data if copy_sources is None else [s for s in copy_sources if s.strip()]
@@ -521,6 +535,8 @@ def pretrain_llm_clm(
         model = AutoModelForCausalLM.from_config(config).to(device)
         text_stream = _window_stream(lambda epoch: docs, seq_len, np.random.default_rng(seed))
         copy_stream = _window_stream(copy_docs, seq_len, np.random.default_rng(seed + 1)) if use_copy else None
+        extra = [(_window_stream(lambda epoch, d=d: d, seq_len, np.random.default_rng(seed + 2 + i)), share)
+                 for i, (d, (_, share)) in enumerate(zip(stream_docs, streams))]
 
         def batches():
             step = 0
@@ -531,7 +547,10 @@ def pretrain_llm_clm(
                     share = copy_share(step, steps, copy_fraction, copy_fraction_start, copy_decay_ratio)
                     n_copy = min(batch_size, int(round(batch_size * share)))
                 windows = [next(copy_stream) for _ in range(n_copy)]
-                windows += [next(text_stream) for _ in range(batch_size - n_copy)]
+                for stream, share in extra:
+                    windows += [next(stream) for _ in range(min(batch_size - len(windows),
+                                                               int(round(batch_size * share))))]
+                windows += [next(text_stream) for _ in range(batch_size - len(windows))]
                 ids, mask = _pad(windows, pad)
                 labels = ids.masked_fill(mask == 0, -100)
                 yield {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
@@ -600,3 +619,50 @@ def copy_accuracy(
     if return_details:
         return {"token_accuracy": acc, "exact_match": exact / len(data), "n": len(data)}
     return acc
+
+
+@torch.no_grad()
+def task_accuracy(
+    model: PreTrainedModel,
+    tokenizer,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    max_new_tokens: int = 64,
+    batch_size: int = 32,
+    num_threads: int | None = None,
+) -> dict[str, Any]:
+    """The base LLM's own accuracy on task rows (instruction, input, answer), before any fine-tuning: the gate
+    that says the pre-trained LLM plays the part of an LLM that already solves the English task.
+
+    Prompt = the pre-training document's head, `<s> instruction\\ninput\\n`; greedy generation until `</s>`;
+    the answer is read with `evaluate.answers.extract_math_answer`. Returns {"accuracy", "n", "examples"}
+    (three (prompt, output) pairs)."""
+    from lingualift_core.evaluate.answers import extract_math_answer, math_correct
+
+    if not rows:
+        raise ValueError("task_accuracy: no rows")
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    old_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    correct, examples = 0, []
+    try:
+        with torch_threads(num_threads):
+            for i in range(0, len(rows), batch_size):
+                chunk = rows[i:i + batch_size]
+                prompts = [f"{r['instruction']}\n{r['input']}\n" for r in chunk]
+                enc = tokenizer(prompts, return_tensors="pt", padding=True)
+                out = model.generate(input_ids=enc["input_ids"].to(device),
+                                     attention_mask=enc["attention_mask"].to(device), max_new_tokens=max_new_tokens,
+                                     do_sample=False, num_beams=1, pad_token_id=pad, eos_token_id=eos)
+                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                for r, p, t in zip(chunk, prompts, texts):
+                    correct += int(math_correct(extract_math_answer(t), float(r["answer"])))
+                    if len(examples) < 3:
+                        examples.append({"prompt": p, "output": t})
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    return {"accuracy": correct / len(rows), "n": len(rows), "examples": examples}
