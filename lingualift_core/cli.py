@@ -57,7 +57,28 @@ def run_stage(name: str, root: Path, params_file: Path, lang: str | None = None)
     if not per_lang and lang:
         raise ValueError(f"stage {name!r} is not per language: drop --lang")
     params = load_params(params_file)
+    processes = getattr(getattr(params, name, None), "processes", 1)
+    if processes > 1 and "LOCAL_RANK" not in os.environ:
+        return _relaunch(name, root, params_file, processes)
     return run(params, root, lang) if per_lang else run(params, root)
+
+
+def _relaunch(name: str, root: Path, params_file: Path, processes: int) -> None:
+    """Runs the stage again under `accelerate launch` with `processes` CPU processes (DDP over gloo, one torch
+    thread each): the training loop splits every global batch's micro-batches between them, so the result equals
+    the one-process run up to float summation order. Exits with the launch's status on failure."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCELERATE_", "FSDP_"))}
+    env["OMP_NUM_THREADS"] = "1"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--multi_gpu",
+           "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
+           "--dynamo_backend", "no", "--main_process_port", "0",
+           "-m", "lingualift_core.cli", "stage", name, "--root", str(root), "--params", str(params_file)]
+    done = subprocess.run(cmd, env=env, check=False)
+    if done.returncode:
+        raise OSError(f"stage {name}: the {processes}-process launch failed (exit {done.returncode}); set "
+                      f"{name}.processes: 1 to run in one process")
 
 
 def _parser() -> argparse.ArgumentParser:

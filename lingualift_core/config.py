@@ -501,6 +501,11 @@ class BaseModelsConfig:
     hub: HubModelsConfig = sub(HubModelsConfig)
 
 
+def _processes() -> Any:
+    return num(1, 1, 64, "data-parallel processes on this machine (one core each on a CPU, gloo); > 1 relaunches "
+               "the stage under `accelerate launch`; a GPU run uses configs/accelerate/*.yaml instead")
+
+
 @dataclass(frozen=True)
 class Stage1Config:
     """Stage 1 (language alignment): only the alignment layer and the boundary vectors train."""
@@ -523,6 +528,7 @@ class Stage1Config:
     save_llm: Literal["auto", "copy", "reference"] = opt("auto", "auto: copy local / trained LLMs into the "
                                                          "model folder, refer to hub ids")
     threads: int = num(2, 1, 256)
+    processes: int = _processes()
     resume: bool = opt(True, "resume from data/checkpoints/stage1 when its inputs and config match")
     recall_per_lang: int = num(30, 0, 1_000_000, "held-out records per language for the reconstruction recall")
     recall_on_parallel: bool = opt(True, "also measure recall on whole target-language sentences of "
@@ -540,6 +546,7 @@ class Stage2Config:
 
     save_encoder: Literal["auto", "copy", "reference"] = opt("auto")
     threads: int = num(2, 1, 256)
+    processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
@@ -553,6 +560,7 @@ class NoStage1Config:
     architecture come from `stage1`."""
 
     threads: int = num(2, 1, 256)
+    processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         stage="no_stage1", train_alignment=True, global_batch_size=32, micro_batch_size=32, epochs=2,
@@ -565,6 +573,7 @@ class MonoSFTConfig:
 
     template: PromptTemplate = field(default_factory=PromptTemplate)
     threads: int = num(2, 1, 256)
+    processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
         global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,

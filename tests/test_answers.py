@@ -95,6 +95,9 @@ THOUSANDS = [
     ("It is 1\u2019234.", 1234.0),  # right single quotation mark
     ("It is 1'234.50.", 1234.5),
     ("The answer is 1 080", 1080.0),
+    ("The price is $409 500.", 409500.0),  # GSM8K's own rationales write thousands with plain spaces
+    ("So 100 000 people", 100000.0),
+    ("It is 123 456.", 123456.0),
     ("The answer is 1\u00a0080 \u20ac", 1080.0),
 ]
 
@@ -112,8 +115,9 @@ AMBIGUOUS = [
     ("It is 1.234.567.", None),  # dot thousands
     ("It is 1'234'5.", None),
     ("He is 5'10 tall", None),
-    ("It is 123 456.", None),  # a plain space after 3 digits: two numbers or one
     ("The answer is 120 120 120", None),  # a model repeating itself is no 120120120
+    ("It is 250 250.", None),
+    ("It is 123 450 00.", None),
     ("The answer is 3,5", None),  # after an anchor: a decimal comma or a list
     ("The answer is 5 + 3", None),  # an unevaluated expression
     ("The answer is 5 - 3 apples", None),
@@ -270,7 +274,8 @@ def _renderings(rng: random.Random) -> list[tuple[str, float]]:
         (f"{sign}{mantissa} \u00d7 10^{k}", value * float(f"{mantissa}e{k}")),
         (f"{sign}{mantissa} \\times 10^{{{k}}}", value * float(f"{mantissa}e{k}")),
     ]
-    if len(str(n)) % 3 != 0:  # a plain space groups only after a first group of 1-2 digits
+    groups = _grouped(str(n), " ").split(" ")
+    if len(groups) == 1 or len(set(groups)) > 1:  # "120 120" reads None: a model repeating itself
         out.append((f"{sign}{_grouped(str(n), ' ')}", value * n))
     return out
 

@@ -12,7 +12,7 @@ import torch
 
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, parse_params
-from lingualift_core.evaluate.answers import first_step_correct
+from lingualift_core.evaluate.answers import first_step, first_step_correct
 from lingualift_core.evaluate.benchmarks import clean_math_rows, layout_rows, match_rows
 from lingualift_core.evaluate.generation import PREDICTIONS
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
@@ -70,6 +70,7 @@ def models(tmp_path_factory) -> Path:
     enc_words = toy_words(60, prefix="x") + WORDS
     _save(tiny_lingualift(encoder="t5", llm_words=WORDS, enc_words=enc_words, seed=1), base / "stage1")
     _save(tiny_lingualift(encoder="t5", llm_words=WORDS, enc_words=enc_words, seed=2), base / "stage2")
+    _save(tiny_lingualift(encoder="t5", llm_words=WORDS, enc_words=enc_words, seed=5), base / "no_stage1")
     _save(tiny_lingualift(encoder=None, llm_words=WORDS, seed=3), base / "mono_sft")
     _save(tiny_lingualift(encoder=None, llm_words=WORDS, seed=4), base / "layout_sft")
     return base
@@ -90,7 +91,7 @@ def _make_root(root: Path, models: Path) -> Path:
         pairs.append({"id": "empty", "src_lang": "en", "tgt_lang": lang, "src": "", "tgt": "x1"})
         artifacts.write_rows(raw / "parallel" / f"en-{lang}.parquet", pairs, artifacts.PARALLEL)
     (root / "data" / "models").mkdir(parents=True)
-    for name in ("stage1", "stage2", "mono_sft", "layout_sft"):
+    for name in ("stage1", "stage2", "no_stage1", "mono_sft", "layout_sft"):
         (root / "data" / "models" / name).symlink_to(models / name, target_is_directory=True)
     return root
 
@@ -116,9 +117,9 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
     assert table.column_names == ["id", "lang", "system", "benchmark", "prompt", "output", "pred", "gold", "correct",
                                   "first_step"]
     rows = table.to_pylist()
-    # 3 systems x 4 languages x 4 valid problems; malformed rows skipped
-    assert len(rows) == 3 * len(LANGS) * N_PROBLEMS
-    assert {r["system"] for r in rows} == {"lingualift", "mono_sft", "layout_only"}
+    # 4 systems x 4 languages x 4 valid problems; malformed rows skipped
+    assert len(rows) == 4 * len(LANGS) * N_PROBLEMS
+    assert {r["system"] for r in rows} == {"lingualift", "no_stage1", "mono_sft", "layout_only"}
     assert not any(r["id"].startswith("bad") for r in rows)
     # the floor reads the layout-only copy; the others the original question
     floor = next(r for r in rows if r["system"] == "layout_only" and r["lang"] == "qaa")
@@ -133,8 +134,11 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
         assert r["first_step"] == first_step_correct(r["output"], _solution(r))
 
     metrics = json.loads((evaluated / "data" / "metrics" / "evaluate.json").read_text())
-    assert set(metrics) == {"lingualift", "mono_sft", "layout_only"}
-    assert set(metrics["lingualift"]) == {"math", "math:first_step"}
+    assert set(metrics) == {"lingualift", "no_stage1", "mono_sft", "layout_only"}
+    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator"}
+    ops = [r for r in rows if r["system"] == "lingualift" and r["lang"] == "qab"]
+    expected_ops = [(first_step(r["output"]) or (0, None, 0))[1] == first_step(_solution(r))[1] for r in ops]
+    assert metrics["lingualift"]["math:operator"]["qab"] == round(100 * sum(expected_ops) / len(ops), 2)
     steps = [r for r in rows if r["system"] == "mono_sft" and r["lang"] == "qaa"]
     assert metrics["mono_sft"]["math:first_step"]["qaa"] == round(100 * sum(r["first_step"] for r in steps)
                                                                   / len(steps), 2)
@@ -169,8 +173,13 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
         assert f"]({png})" in report
         assert (eval_dir / png).read_bytes()[:4] == b"\x89PNG"
     csv_lines = (eval_dir / "accuracy.csv").read_text().splitlines()
-    assert csv_lines[0] == "system,benchmark,lang,level,n,n_correct,accuracy"
-    assert len(csv_lines) == 1 + 3 * len(LANGS)
+    assert csv_lines[0] == "system,benchmark,lang,level,n,n_correct,accuracy,ci_low,ci_high"
+    # 4 systems x (answer, first step, operator) x languages
+    assert len(csv_lines) == 1 + 4 * 3 * len(LANGS)
+    for line in csv_lines[1:]:
+        n, k, acc, lo, hi = (float(x) for x in line.split(",")[4:])
+        assert lo <= acc <= hi and 0 <= lo and hi <= 100 and acc == pytest.approx(100 * k / n, abs=0.01)
+    assert "Headline (95% intervals)" in report and "## Gates" in report
     assert (eval_dir / "run_meta.json").is_file()
 
 
@@ -221,8 +230,8 @@ def test_nli_and_multiple_choice_benchmarks(models: Path, tmp_path: Path) -> Non
                                  "xcopa": {"source": "xcopa", "path": str(xcopa), "max_per_lang": 3}})
     metrics = stage.run(params, root)
     # the floor system reads layout-only math problems: it has no NLI / multiple-choice entry
-    assert set(metrics["layout_only"]) == {"math", "math:first_step"}
-    assert set(metrics["lingualift"]) == {"math", "math:first_step", "xnli", "xcopa"}
+    assert set(metrics["layout_only"]) == {"math", "math:first_step", "math:operator"}
+    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator", "xnli", "xcopa"}
     assert set(language_keys(metrics["mono_sft"]["xnli"])) == {"en", "sw"}
     rows = artifacts.read_table(root / "data/eval/predictions.parquet", PREDICTIONS).to_pylist()
     nli = [r for r in rows if r["benchmark"] == "xnli" and r["system"] == "lingualift"]
@@ -374,3 +383,26 @@ def test_generator_leaves_the_saved_template_alone() -> None:
     second = ModelGenerator(model, trigger="w9", batch_size=2, max_new_tokens=3)
     assert second.render(("w1", "w2")) == "w1<enc_start>w2<enc_end>w9"  # one trigger, not two
     assert model.config.template == saved
+
+
+def test_wilson_interval_and_gates(tmp_path: Path) -> None:
+    from lingualift_core.config import EvalGatesConfig
+    from lingualift_core.evaluate.scoring import wilson_interval
+    from lingualift_core.stages.common import Paths
+
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+    paths = Paths(tmp_path)
+    paths.metrics.mkdir(parents=True)
+    (paths.metrics_file("base_models")).write_text(json.dumps({"llm": {"english_dev_accuracy": 0.7,
+                                                                       "copy_accuracy": 0.5}}))
+    (paths.metrics_file("stage1")).write_text(json.dumps({"parallel_recall_per_lang": {"qaa": 0.9, "qae": 0.2}}))
+    checks = {c["gate"]: c for c in stage.gate_checks(paths, EvalGatesConfig())}
+    assert checks["base LLM English dev accuracy"]["ok"] is True
+    assert checks["base LLM copy accuracy"]["ok"] is False
+    assert checks["stage-1 whole-sentence recall qae"]["ok"] is False
+    md = stage.gates_section(list(checks.values()))
+    assert md.count("> Warning:") == 2 and "stage-1 whole-sentence recall qae 0.200 < 0.60" in md

@@ -164,18 +164,16 @@ class _Token(NamedTuple):
 def _grouped_number(groups: list[str], seps: list[str]) -> str | None:
     """The run as ONE number (digits and at most one ``.``) when it is one: a plain number, or thousands
     groups with one separator kind throughout, a first group of 1-3 digits not starting with 0, every later
-    group exactly 3 digits; an optional decimal part last. None otherwise -- also for a plain ASCII space
-    after a first group of 3 digits unless every later group starts with 0: "120 120" (a list, or a model
-    repeating itself) is as likely as 120120, while "100 000" can only be one number (no number is written
-    "000")."""
+    group exactly 3 digits; an optional decimal part last. None otherwise -- also for groups joined by a plain
+    ASCII space that are all the same: "120 120 120" is a model repeating itself (or a list) as likely as
+    120120120."""
     frac = ""
     if seps and seps[-1] == ".":
         frac, groups, seps = "." + groups[-1], groups[:-1], seps[:-1]
     if "." in seps:
         return None
     if seps and (len(set(seps)) > 1 or not 1 <= len(groups[0]) <= 3 or groups[0].startswith("0")
-                 or any(len(g) != 3 for g in groups[1:])
-                 or (seps[0] == " " and len(groups[0]) == 3 and not all(g.startswith("0") for g in groups[1:]))):
+                 or any(len(g) != 3 for g in groups[1:]) or (seps[0] == " " and len(set(groups)) == 1)):
         return None
     return "".join(groups) + frac
 
@@ -383,7 +381,8 @@ def extract_math_answer(text: str | None, *, fractions: bool = True) -> float | 
     - digit groups that cannot be thousands are separate numbers, as before (``3,5`` and ``1, 2`` are lists,
       ``2023 100`` is two numbers); forms of other locales are **ambiguous** and read None when chosen:
       ``1,234,5``, Indian ``1,23,456``, mixed separators ``1,234 567``, decimal commas ``0,5`` / ``1 234,5``,
-      dot thousands ``1.234,56`` / ``1.234.567``, apostrophes that do not group (``5'10``);
+      dot thousands ``1.234,56`` / ``1.234.567``, apostrophes that do not group (``5'10``), a 3-digit number
+      repeated with plain spaces (``120 120``: a model repeating itself);
     - fractions ``a/b`` anywhere, also before punctuation (``3/4.`` is 0.75; ``1.5/3`` is 0.5), mixed numbers
       (``2 1/2`` is 2.5), vulgar fractions (``½``, ``2½``), LaTeX ``\\frac{a}{b}`` / ``\\dfrac`` /
       ``\\tfrac`` / ``\\frac12``; ``a/0`` and dates ``12/25/2023`` read None; with ``fractions=False`` a

@@ -209,6 +209,7 @@ class PromptBuilder:
             over = prompt_len - budget
             if parts is None:
                 prefix, over = self._fit_llm_input(instruction, inp, bos, budget)
+                prompt_cut = over > 0  # the parts tokenized apart may fit without a cut
             else:
                 lead, content, trail, _ = parts
                 if self.layout == "encoder_prompt" and inp:
@@ -218,7 +219,7 @@ class PromptBuilder:
                 if keep < protected + 1:
                     raise self._no_room(prompt_len - len(content) + protected + 1)
                 parts = (lead, content[:keep], trail, enc_cut)
-            self.truncated_prompts += 1
+            self.truncated_prompts += int(prompt_cut)
             self.truncated_prompt_tokens += over
         enc = None if parts is None else parts[0] + parts[1] + parts[2]
         prompt_len = len(prefix) + (0 if enc is None else len(enc) + 2) + len(suffix)
