@@ -68,14 +68,24 @@ def _relaunch(name: str, root: Path, params_file: Path, processes: int) -> None:
     thread each): the training loop splits every global batch's micro-batches between them, so the result equals
     the one-process run up to float summation order. Exits with the launch's status on failure."""
     import subprocess
+    import tempfile
+
+    import yaml
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCELERATE_", "FSDP_"))}
     env["OMP_NUM_THREADS"] = "1"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--multi_gpu",
-           "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
-           "--dynamo_backend", "no", "--main_process_port", "0",
-           "-m", "lingualift_core.cli", "stage", name, "--root", str(root), "--params", str(params_file)]
-    done = subprocess.run(cmd, env=env, check=False)
+    # accelerate's CPU data parallelism: the multi-process type with use_cpu (torchrun + gloo); MULTI_CPU would
+    # expect mpirun
+    config = {"compute_environment": "LOCAL_MACHINE", "distributed_type": "MULTI_GPU", "use_cpu": True,
+              "num_machines": 1, "machine_rank": 0, "num_processes": processes, "mixed_precision": "no",
+              "rdzv_backend": "static", "same_network": True, "main_training_function": "main"}
+    with tempfile.TemporaryDirectory(prefix="lingualift-launch-") as tmp:
+        config_file = Path(tmp) / "accelerate.yaml"
+        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
+               "--main_process_port", "0", "-m", "lingualift_core.cli", "stage", name, "--root", str(root),
+               "--params", str(params_file)]
+        done = subprocess.run(cmd, env=env, check=False)
     if done.returncode:
         raise OSError(f"stage {name}: the {processes}-process launch failed (exit {done.returncode}); set "
                       f"{name}.processes: 1 to run in one process")

@@ -234,6 +234,9 @@ class MiniWorldConfig:
                              "around (each word its own co-occurrence profile, what unsupervised BLI needs); 0: none")
     zipf: float = num(0.8, 0.0, 5.0, "lemma weights 1 / (rank + 1) ** zipf within each word class")
     line_sentences: int = num(5, 1, 16, "a corpus line holds 1..line_sentences sentences about one topic")
+    solution_style: Literal["restate", "equations"] = opt("restate", "restate: the solution copies the statements it "
+                                                         "uses, then computes (a short chain of thought); equations: "
+                                                         "equations only")
     distractor_share: float = num(0.6, 0.0, 1.0, "problems with one distractor statement at a random position")
     problem_text_share: float = num(0.0, 0.0, 1.0, "share of the ENGLISH corpus that is training-split "
                                     "problem text without solutions (toy corpora hold no problems); it skews the "

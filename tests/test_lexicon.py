@@ -9,7 +9,7 @@ import pytest
 
 from lingualift_core import lexicon as lx
 from lingualift_core.lexicon.induction import normalize_vectors, robust_init_dictionary
-from lingualift_core.lexicon.knn import mean_topk_sim, unit_rows
+from lingualift_core.lexicon.knn import csls_mutual, mean_topk_sim, unit_rows
 from lingualift_core.lexicon.synthetic import random_orthogonal
 
 # Tiny adversarial settings: the real defaults take minutes.
@@ -32,7 +32,8 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
 
 def test_unsupervised_synthetic_anisotropic_p1(pair: lx.SyntheticPair) -> None:
     """(a) anisotropic clustered embeddings, rotated + noised + reordered: unsupervised P@1 >= 0.95."""
-    result = lx.induce(pair.src, pair.tgt, method="unsupervised", adversarial=TINY_ADV, seed=0, n_refinement=8)
+    result = lx.induce(pair.src, pair.tgt, method="unsupervised", adversarial=TINY_ADV, seed=0, n_refinement=8,
+                       init_policy="all")
     metrics = lx.evaluate_dictionary(pair.src, pair.tgt, result, pair.gold)
     assert metrics["n_src_words"] == len(pair.gold)
     assert metrics["precision_at_1_csls"] >= 0.95
@@ -87,7 +88,8 @@ def test_adversarial_tiny_runs_is_deterministic_and_selection_picks_better(pair:
     assert a.config["adversarial"]["dis_most_frequent"] == 75_000
 
     robust = lx.induce(small.src, small.tgt, method="robust")
-    both = lx.induce(small.src, small.tgt, method="unsupervised", adversarial=TINY_ADV, seed=7, n_refinement=1)
+    both = lx.induce(small.src, small.tgt, method="unsupervised", adversarial=TINY_ADV, seed=7, n_refinement=1,
+                     init_policy="all")
     p1 = {
         name: lx.evaluate_dictionary(small.src, small.tgt, r, small.gold)["precision_at_1_csls"]
         for name, r in (("adversarial", a), ("robust", robust))
@@ -96,6 +98,33 @@ def test_adversarial_tiny_runs_is_deterministic_and_selection_picks_better(pair:
     assert p1[better] > min(p1.values())
     assert both.method_chosen == better
     assert both.init_scores["adversarial"] == pytest.approx(a.selection_score)
+
+
+def test_init_policy_fallback_runs_adversarial_only_below_threshold(pair: lx.SyntheticPair) -> None:
+    """Default policy: robust first; the adversarial init runs only when the robust criterion is below
+    adversarial_if_below. The decision and every criterion are recorded in the result."""
+    result = lx.induce(pair.src, pair.tgt, adversarial=TINY_ADV, seed=0)
+    d = result.init_decision
+    assert result.config["init_policy"] == "fallback" and d["policy"] == "fallback"
+    assert d["ran"] == ["robust"] and set(result.init_scores) == {"robust"}
+    assert result.init_scores["robust"] >= result.config["adversarial_if_below"]
+    assert "adversarial_if_below" in d["skipped"]["adversarial"] and d["criteria"]["adversarial"] is None
+    assert d["chosen"] == result.method_chosen == "robust"
+    assert not any(h["init"] == "adversarial" for h in result.history)
+    assert lx.evaluate_dictionary(pair.src, pair.tgt, result, pair.gold)["precision_at_1_csls"] >= 0.95
+
+    forced = lx.induce(pair.src, pair.tgt, adversarial=TINY_ADV, seed=0, adversarial_if_below=1.01)
+    fd = forced.init_decision
+    assert fd["ran"] == ["robust", "adversarial"] and not fd["skipped"]
+    assert fd["criteria"] == forced.init_scores and set(fd["seconds"]) == {"robust", "adversarial"}
+    assert forced.method_chosen == max(forced.init_scores, key=forced.init_scores.get) == fd["chosen"]
+    assert forced.init_scores["robust"] == pytest.approx(result.init_scores["robust"])
+    # one listed init: both policies run exactly that one
+    only = lx.induce(pair.src, pair.tgt, inits=["adversarial"], adversarial={"epochs": 0}, n_refinement=1)
+    assert only.init_decision["ran"] == ["adversarial"] and set(only.init_scores) == {"adversarial"}
+    with pytest.raises(lx.LexiconError) as exc:
+        lx.induce(pair.src, pair.tgt, init_policy="sometimes")
+    assert "init_policy" in _one_line(exc)
 
 
 def test_procrustes_from_dictionary_and_inits_option(pair: lx.SyntheticPair) -> None:
@@ -167,6 +196,22 @@ def test_approximate_neighbourhoods_close_to_exact() -> None:
     approx = mean_topk_sim(x, y, 10, knn="approx")
     assert np.abs(exact - approx).mean() < 0.03
     assert np.all(approx <= exact + 1e-5)
+
+
+def test_csls_mutual_dense_path_matches_faiss_searches() -> None:
+    """The single-GEMM path (small matrices) and the four-search path give the same CSLS neighbours."""
+    rng = np.random.default_rng(2)
+    x = unit_rows(rng.standard_normal((700, 24)) * (1 + np.arange(24)) ** -0.5)
+    y = unit_rows(rng.standard_normal((650, 24)) * (1 + np.arange(24)) ** -0.5)
+    dense = csls_mutual(x, y, 10)
+    searched = csls_mutual(x, y, 10, dense_bytes=0)
+    for a, b in zip(dense[:2], searched[:2]):
+        assert a.shape == b.shape and np.mean(a == b) > 0.999
+    for a, b in zip(dense[2:], searched[2:]):
+        assert a.dtype == np.float32 and np.abs(a - b).max() < 1e-5
+    assert np.allclose(dense[2], mean_topk_sim(x, y, 10), atol=1e-5)
+    few = csls_mutual(x[:5], y, 10)  # k larger than the other side: clamped
+    assert few[3].shape == (650,) and np.all(np.isfinite(few[3]))
 
 
 # ------------------------------------------------------------------------------------ embeddings I/O

@@ -124,3 +124,12 @@ def test_benchmark_has_the_same_problems_in_every_language(world):
     for r in rows:
         assert r["answer"] == en[r["id"]]["answer"]
         assert re.findall(r"\d+", r["question"]) == re.findall(r"\d+", en[r["id"]]["question"]) or r["lang"] == "qab"
+
+
+def test_numbers_do_not_tell_the_operation(world):
+    """Every change could go either way: the amount before it is at least the change, and adding stays in range."""
+    for p in world.problems(400, "train", seed=3):
+        for eq in [e for e in p.solution.split(" . ") if "=" in e]:
+            a, op, n, _, new = eq.split()
+            a, n = int(a), int(n)
+            assert n <= a and a + n <= world.spec.max_answer, (p.text, eq)

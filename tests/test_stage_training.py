@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -367,4 +368,32 @@ def test_stage2_under_an_fsdp_launch(built, tmp_path):
     assert metrics["final_loss"] == pytest.approx(ref["final_loss"], abs=1e-4)
     got, want = tensors(root / "data" / "models" / "stage2" / "llm"), tensors(built[0] / "data" / "models" / "stage2" / "llm")
     assert got.keys() == want.keys()
+    assert max(float((got[k] - want[k]).abs().max()) for k in got) < 1e-5
+
+
+def test_stage2_relaunches_itself_on_two_processes(built, tmp_path):
+    """`stage2.processes: 2`: `lingualift stage stage2` relaunches itself under `accelerate launch` on 2 CPU
+    processes (DDP, gloo); the saved model equals the one-process run's up to float summation order."""
+    import copy
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = tmp_path / "repo"
+    shutil.copytree(built[0] / "data", root / "data", ignore=shutil.ignore_patterns("stage2"))
+    params = copy.deepcopy(PARAMS)
+    params["stage2"]["train"]["micro_batch_size"] = 4
+    params["stage2"]["processes"] = 2
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCELERATE_", "FSDP_", "LOCAL_RANK"))}
+    proc = subprocess.run([sys.executable, "-m", "lingualift_core.cli", "stage", "stage2", "--root", str(root),
+                           "--params", str(root / "params.yaml")], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads(Paths(root).metrics_file("stage2").read_text())
+    assert metrics["parallelism"] == "ddp" and metrics["world_size"] == 2
+    ref = json.loads(Paths(built[0]).metrics_file("stage2").read_text())
+    assert metrics["final_loss"] == pytest.approx(ref["final_loss"], abs=1e-4)
+    got, want = tensors(root / "data" / "models" / "stage2" / "llm"), tensors(built[0] / "data" / "models" / "stage2" / "llm")
     assert max(float((got[k] - want[k]).abs().max()) for k in got) < 1e-5

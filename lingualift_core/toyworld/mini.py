@@ -14,8 +14,10 @@ what makes the LinguaLIFT result honest and drops everything else:
   object, with a number) stands at a random position with probability ``distractor_share``. Only the verb
   (and the role of the person asked about) decides the operation: no marker word belongs to one kind, and
   every object goes with at least one gain and one loss verb.
-- Solutions are short chains of equations: ``12 + 3 = 15 . The answer is 15 .``; every intermediate value
-  lies in ``[0, max_answer]``.
+- Solutions (``solution_style``) restate the statements they use, then compute:
+  ``Tom has 12 apples . Tom finds 3 apples . 12 + 3 = 15 . The answer is 15 .`` (a short chain of thought: reading
+  is copying the right statement), or give the equations only; every intermediate value and every quantity is
+  drawn so that adding and subtracting both stay in ``[0, max_answer]``: numbers never tell the operation.
 - Toy languages: a one-to-one relexification of every English word (own script from ``specs.PHONOLOGIES``);
   names, numbers and punctuation are shared; a verb-final language (``word_order`` SOV in ``specs``) moves the
   main verb of every clause before the final punctuation, every other language keeps English order.
@@ -74,6 +76,7 @@ class MiniWorldSpec:
     topic_width: float = 0.15      # kernel width of the semantic map (general sentences); 0: no topics
     zipf: float = 0.8              # lemma weights 1 / (rank + 1) ** zipf within each class
     line_sentences: int = 5        # a corpus line holds 1..line_sentences sentences about one topic
+    solution_style: str = "restate"  # restate: copy the statements used, then compute | equations: equations only
     distractor_share: float = 0.6
     problem_text_share: float = 0.0
     test_share: float = 0.1
@@ -94,6 +97,8 @@ class MiniWorldSpec:
         if not 1 <= self.min_quantity < self.max_quantity <= self.max_answer:
             raise ValueError(f"need 1 <= min_quantity < max_quantity <= max_answer, got {self.min_quantity}, "
                              f"{self.max_quantity}, {self.max_answer}")
+        if self.solution_style not in ("restate", "equations"):
+            raise ValueError(f"solution_style={self.solution_style!r}: allowed restate, equations")
         if self.max_steps not in (1, 2):
             raise ValueError(f"max_steps={self.max_steps}: allowed 1 or 2")
         unknown = [k for k in self.kinds if k not in KINDS]
@@ -286,28 +291,38 @@ class MiniWorld:
         def has(person: str, n: int) -> tuple[tuple[str, ...], int]:
             return self._statement(rng, person, "has", n, obj)
 
+        # every quantity is drawn so that BOTH operations stay in [0, top]: the numbers never tell a gain from a
+        # loss (a layout-only reader would otherwise know "gain" whenever the change exceeds the amount)
         def change(value: int, gain: bool) -> int | None:
             pool = [v for v in (self.gain if gain else self.loss) if obj in self.verb_objects[v]]
-            n = rng.randint(lo, hi)
-            new = value + n if gain else value - n
-            if not 0 <= new <= top:
+            most = min(hi, value, top - value)
+            if most < lo:
                 return None
-            sents.append(self._statement(rng, p, rng.choice(pool), n, obj))
-            eqs.append(f"{value} {'+' if gain else '-'} {n} = {new}")
+            n = rng.randint(lo, most)
+            new = value + n if gain else value - n
+            verb = rng.choice(pool)
+            sents.append(self._statement(rng, p, verb, n, obj))
+            eqs.append(f"{p} {verb} {n} {obj} .")
+            eqs.append(f"{value} {'+' if gain else '-'} {n} = {new} .")
             return new
 
         a = rng.randint(lo, hi)
         asked = p
         if kind in ("gain", "loss"):
             sents.append(has(p, a))
+            eqs.append(f"{p} has {a} {obj} .")
             value = change(a, kind == "gain")
         elif kind == "two_step":
             sents.append(has(p, a))
+            eqs.append(f"{p} has {a} {obj} .")
             mid = change(a, rng.random() < 0.5)
             value = None if mid is None else change(mid, rng.random() < 0.5)
         else:  # transfer: P gives to / takes from Q; the question asks about P or Q
             c = rng.randint(lo, hi)
-            n = rng.randint(lo, hi)
+            most = min(hi, a, c, top - a, top - c)
+            if most < lo:
+                return None
+            n = rng.randint(lo, most)
             verb = rng.choice(("gives", "takes"))
             asked = rng.choice((p, q))
             sents += [has(p, a), has(q, c)]
@@ -317,7 +332,9 @@ class MiniWorld:
                 return None
             start, value = (a, p_after) if asked == p else (c, q_after)
             gain = value > start
-            eqs.append(f"{start} {'+' if gain else '-'} {n} = {value}")
+            eqs.append(f"{asked} has {start} {obj} .")
+            eqs.append(f"{p} {verb} {n} {obj} {'to' if verb == 'gives' else 'from'} {q} .")
+            eqs.append(f"{start} {'+' if gain else '-'} {n} = {value} .")
         if value is None:
             return None
         if rng.random() < s.distractor_share:
@@ -328,7 +345,9 @@ class MiniWorld:
                 distractor = self._statement(rng, rng.choice((p, d)), "has", rng.randint(lo, hi), obj2)
             sents.insert(rng.randint(0, len(sents)), distractor)
         sents.append((("how", "many", obj, "does", asked, "have", "now", "?"), 5))
-        solution = " . ".join(eqs) + f" . The answer is {value} ."
+        if s.solution_style == "equations":
+            eqs = [e for e in eqs if "=" in e]
+        solution = " ".join(eqs) + f" The answer is {value} ."
         return sents, value, solution
 
     def _split_of(self, text: str) -> str:
