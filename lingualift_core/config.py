@@ -320,6 +320,7 @@ class TokenizeConfig:
     use_blis: bool = opt(False, "thinc BLIS kernels (slower on small CPUs)")
     max_length: int = num(2000, 1, 1_000_000, "characters; longer lines fail naming the line")
     vocab_min_count: int = num(1, 1, 1_000_000, "English vocabulary: minimum frequency")
+    processes: int = num(1, 1, 64, "spaCy worker processes for the tagged pivot (same output as 1)")
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,11 @@ class LexiconConfig:
     criterion_words: int = num(10000, 10, 10_000_000)
     robust_vocab: int = num(4000, 10, 1_000_000)
     inits: tuple[str, ...] = opt(["adversarial", "robust"])
+    init_policy: Literal["fallback", "all"] = opt("fallback", "fallback: the robust init first, the adversarial one "
+                                                  "only when the robust criterion is below adversarial_if_below; "
+                                                  "all: every init of `inits`, the criterion picks")
+    adversarial_if_below: float = num(0.7, 0.0, 1.0, "fallback policy: run the adversarial init below this "
+                                      "unsupervised criterion of the robust one")
     adversarial_epochs: int = num(3, 0, 1000)
     adversarial_epoch_size: int = num(32000, 1, 100_000_000)
     threads: int = num(2, 1, 256)

@@ -23,7 +23,8 @@ def test_unsupervised_p1_close_to_supervised_on_real_english_halves(shared_data:
     bli = shared_data / "bli" / "muse_format"
     missing = [p for p in (mono, bli / TEST_SPLIT, bli / TRAIN_SPLIT) if not p.exists()]
     if missing or not list(mono.glob("*.eng")):
-        pytest.skip(f"real-vector check needs {missing or [mono / '*.eng']} (set LINGUALIFT_SHARED_DATA)")
+        need = ", ".join(str(p) for p in missing) or f"{mono}/*.eng"
+        pytest.skip(f"real-vector check needs {need} (set LINGUALIFT_SHARED_DATA)")
     report = run_real_check(shared_data)
     unsup, sup = report["unsupervised"], report["supervised_procrustes"]
     summary = {k: report[k] for k in ("vocab", "test_split", "seconds")}

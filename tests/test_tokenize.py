@@ -55,6 +55,16 @@ def test_batching_does_not_change_output(english) -> None:
     assert [b.num_rows for b in batches] == [1, 1, 1]
 
 
+def test_worker_processes_do_not_change_output(english) -> None:
+    texts = TEXTS * 7
+    ids = [f"s{i}" for i in range(len(texts))]
+    one = pa.Table.from_batches(list(tokenize_batches(english, ids, texts, 4))).to_pylist()
+    two = pa.Table.from_batches(list(tokenize_batches(english, ids, texts, 4, processes=2))).to_pylist()
+    assert one == two
+    with pytest.raises(ValueError, match="processes"):
+        list(tokenize_batches(english, ids, texts, 4, processes=0))
+
+
 def test_blank_toy_language_tokenizes_on_spaces_and_punctuation() -> None:
     pipe = load_pipeline("qaa")
     assert pipe.package == "spacy.blank('xx')" and not pipe.annotates

@@ -5,14 +5,16 @@ Typical use (the `lexicon` stage)::
     from lingualift_core import lexicon as lx
     en = lx.train_fasttext(en_sentences, dim=300, epochs=5, min_count=5, threads=2, seed=0, max_words=200_000)
     de = lx.read_embeddings("data/embeddings/de.parquet")
-    result = lx.induce(en, de, method="unsupervised", threads=2)        # adversarial + robust, best by criterion
+    result = lx.induce(en, de, method="unsupervised", threads=2)        # robust; adversarial only as fallback
     table = lx.translate(en, de, result, english_vocabulary, top_k=1, threshold=0.0)
     metrics = lx.evaluate_dictionary(en, de, result, lx.load_muse_dictionary("en-de.5000-6500.txt"))
 
 Modules: `embeddings` (Embeddings, fastText, .vec/.bin, Arrow storage), `induction` (normalisation, MUSE
 adversarial init, VecMap-style robust init, Procrustes refinement, selection criterion), `lexicon`
 (CSLS translation tables, MUSE dictionaries, P@k), `knn` (faiss search helpers), `synthetic` (pairs with
-known ground truth). Every error from bad input is a one-line `LexiconError` (a ValueError).
+known ground truth), `realcheck` (the real-vector check: two English fastText spaces from disjoint halves of
+the shared text, unsupervised vs supervised P@1 on MUSE's en-en split). Every error from bad input is a
+one-line `LexiconError` (a ValueError).
 """
 
 from .embeddings import (
@@ -28,6 +30,7 @@ from .embeddings import (
 )
 from .errors import LexiconError
 from .induction import (
+    INIT_POLICIES,
     METHODS,
     NORMALIZE_DEFAULT,
     AdversarialConfig,
@@ -50,6 +53,7 @@ from .synthetic import SyntheticPair, synthetic_pair
 
 __all__ = [
     "EMBEDDINGS_SCHEMA_VERSION",
+    "INIT_POLICIES",
     "LEXICON_SCHEMA",
     "LEXICON_SCHEMA_VERSION",
     "METHODS",

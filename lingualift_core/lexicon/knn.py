@@ -5,9 +5,13 @@ Every nearest-neighbour search of the lexicon package goes through this module:
 - `knn_ip`: exact top-k by inner product (`faiss.IndexFlatIP`, queries searched in batches), or an
   approximate inverted-file search (`faiss.IndexIVFFlat`) when asked for;
 - `mean_topk_sim`: the CSLS neighbourhood term r(x) = mean cosine of x's k nearest neighbours in the other
-  space. With ``knn="auto"`` it is exact up to `EXACT_PAIR_LIMIT` query x base pairs and uses the IVF index
-  above that (the mean of the top-10 similarities barely moves when a neighbour is missed, and an exact
-  200k x 200k search costs 5-30 minutes on a 2-core CPU, the IVF search 1-2 minutes);
+  space. With ``knn="auto"`` it is exact up to `EXACT_PAIR_LIMIT` query x base pairs and approximate (an
+  inverted-file search, `_ivf_mean_topk`) above that: the mean of the top-10 similarities barely moves when a
+  neighbour is missed, and an exact 200k x 200k search costs 5-30 minutes on a 2-core CPU. The inverted file
+  is faiss's IVF (k-means lists, each query scans its nearest lists) with the list scan done as one small
+  BLAS GEMM per list over all the queries that probe it (faiss's own per-query scan ran at ~2 GFLOP/s in
+  this wheel's generic build, ~40% of a 200k x 200k search): 200k x 200k in ~25 s instead of ~35 s with the
+  same lists, and 0.0057 instead of 0.0068 mean absolute error;
 - `csls_search`: exact top-k retrieval under CSLS, 2 cos(x, y) - r_S(x) - r_T(y), as one inner-product search
   on augmented vectors [2x, -1] . [y, r_T(y)] (always exact, `IndexFlatIP`);
 - `csls_mutual`: both neighbourhood terms and the CSLS nearest neighbour in both directions (what refinement
@@ -134,8 +138,9 @@ def knn_ip(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of `base` rows by inner product for every row of `queries`: (similarities, indices), each (nq, k).
 
-    k is clamped to len(base). Exact (`IndexFlatIP`) unless `approximate` (`IndexIVFFlat`, nprobe 16 of
-    sqrt(n) lists; missing neighbours come back as index -1 / similarity -inf).
+    k is clamped to len(base). Exact (`IndexFlatIP`) unless `approximate` (`IndexIVFFlat`, nprobe 8 of
+    8 sqrt(n) lists; missing neighbours come back as index -1 / similarity -inf). `mean_topk_sim` no longer
+    uses the approximate path (see `_ivf_mean_topk`); it stays for callers that need neighbour ids.
     """
     queries = as_f32(queries)
     base = as_f32(base)
@@ -168,13 +173,106 @@ def mean_topk_sim(
     approximate = knn == "approx" or (
         knn == "auto" and queries.shape[0] * base.shape[0] > EXACT_PAIR_LIMIT
     )
-    sims, _ = knn_ip(queries, base, k, approximate=approximate, seed=seed)
     if approximate:
-        # A query whose probed lists hold fewer than k rows: average what was found.
-        finite = np.isfinite(sims)
-        sims = np.where(finite, sims, 0.0)
-        return (sims.sum(1) / np.maximum(finite.sum(1), 1)).astype(np.float32)
+        return _ivf_mean_topk(queries, base, k, seed=seed)
+    sims, _ = knn_ip(queries, base, k)
     return sims.mean(1, dtype=np.float64).astype(np.float32)
+
+
+#: Lists each query scans in the approximate neighbourhood search (of 8 sqrt(n) lists, see `_ivf_mean_topk`).
+IVF_NPROBE = 8
+#: Rows per block of the query-to-centroid GEMM.
+PROBE_BATCH = 16_384
+
+
+def _ivf_centroids(base: np.ndarray, nlist: int, seed: int) -> np.ndarray:
+    """faiss k-means lists for inner-product search, as `IndexIVFFlat.train` makes them: 10 iterations on
+    12 sampled points per list, assignment by inner product (an `IndexFlatIP` quantizer)."""
+    n, d = base.shape
+    rng = np.random.default_rng(seed)
+    n_train = min(n, 12 * nlist)
+    train = base if n_train == n else base[np.sort(rng.choice(n, n_train, replace=False))]
+    cp = faiss.ClusteringParameters()
+    cp.niter = 10
+    cp.seed = int(seed)
+    cp.min_points_per_centroid = 4
+    clustering = faiss.Clustering(d, nlist, cp)
+    clustering.train(as_f32(train), faiss.IndexFlatIP(d))
+    return faiss.vector_to_array(clustering.centroids).reshape(nlist, d).astype(np.float32)
+
+
+def _nearest_lists(x: np.ndarray, centroids: np.ndarray, nprobe: int) -> np.ndarray:
+    """(n, nprobe) ids of the centroids with the largest inner products, best first (torch GEMM in blocks)."""
+    c_t = torch.from_numpy(centroids).T.contiguous()
+    x_t = torch.from_numpy(x)
+    out = np.empty((x.shape[0], nprobe), dtype=np.int64)
+    with torch.no_grad():
+        for start in range(0, x.shape[0], PROBE_BATCH):
+            sims = x_t[start:start + PROBE_BATCH] @ c_t
+            best = sims.argmax(1, keepdim=True) if nprobe == 1 else sims.topk(nprobe, dim=1).indices
+            out[start:start + PROBE_BATCH] = best.numpy()
+    return out
+
+
+def _ivf_mean_topk(queries: np.ndarray, base: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
+    """Approximate `mean_topk_sim`: inverted-file search with exact similarities inside the scanned lists.
+
+    Lists: 8 sqrt(n) k-means centroids of `base` (`_ivf_centroids`); each base row goes to its nearest
+    centroid, each query scans its `IVF_NPROBE` nearest lists. The scan is grouped by list: one GEMM of all
+    queries probing a list against the list's rows, the list's top k per query kept, then the top k of the
+    kept candidates averaged (a query whose lists hold fewer than k rows averages what was found). Never
+    above the exact value; on the 200k x 300 synthetic pair within 0.006 of it (mean absolute error).
+    """
+    queries = as_f32(queries)
+    base = as_f32(base)
+    if queries.ndim != 2 or base.ndim != 2 or queries.shape[1] != base.shape[1]:
+        raise LexiconError(f"knn: shape mismatch {queries.shape} vs {base.shape}")
+    n, k = base.shape[0], min(int(k), base.shape[0])
+    if k < 1:
+        raise LexiconError("knn: empty base or k < 1")
+    nq = queries.shape[0]
+    nlist = max(1, min(n, int(8 * math.sqrt(n))))
+    nprobe = min(nlist, IVF_NPROBE)
+    centroids = _ivf_centroids(base, nlist, seed)
+    base_list = _nearest_lists(base, centroids, 1)[:, 0]
+    probes = _nearest_lists(queries, centroids, nprobe)
+    order = np.argsort(base_list, kind="stable")
+    base_sorted = base[order]
+    starts = np.searchsorted(base_list[order], np.arange(nlist + 1))
+    flat = probes.reshape(-1)
+    by_list = np.argsort(flat, kind="stable")
+    probe_starts = np.searchsorted(flat[by_list], np.arange(nlist + 1))
+    probe_row, probe_slot = by_list // nprobe, by_list % nprobe
+    cand = np.full((nq, nprobe, k), -np.inf, dtype=np.float32)
+
+    def scan(lists: range) -> None:
+        # each (query, slot) pair belongs to exactly one list: workers write disjoint cells of `cand`
+        for lst in lists:
+            p0, p1, b0, b1 = probe_starts[lst], probe_starts[lst + 1], starts[lst], starts[lst + 1]
+            if p0 == p1 or b0 == b1:
+                continue
+            rows = probe_row[p0:p1]
+            sims = queries[rows] @ base_sorted[b0:b1].T
+            if b1 - b0 > k:
+                sims = np.partition(sims, b1 - b0 - k, axis=1)[:, -k:]
+            cand[rows, probe_slot[p0:p1], : sims.shape[1]] = sims
+
+    # many small GEMMs: one BLAS thread each, the lists split over `workers` Python threads (numpy releases
+    # the GIL); multi-threaded BLAS on 450 x 56 blocks spent its time waking threads on a shared CPU
+    workers = max(1, min(torch.get_num_threads(), 8))
+    with _blas_threads(1):
+        if workers == 1:
+            scan(range(nlist))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(scan, [range(i, nlist, workers) for i in range(workers)]))
+    flat_cand = cand.reshape(nq, nprobe * k)
+    top = np.partition(flat_cand, flat_cand.shape[1] - k, axis=1)[:, -k:]
+    finite = np.isfinite(top)
+    found = np.where(finite, top, 0.0).sum(1, dtype=np.float64)
+    return (found / np.maximum(finite.sum(1), 1)).astype(np.float32)
 
 
 def csls_search(

@@ -73,7 +73,8 @@ def induce(params: Params, paths: Paths, lang: str) -> tuple[lx.Embeddings, lx.E
     config = lx.InductionConfig(
         method=cfg.method, normalize=cfg.normalize, csls_k=cfg.csls_k, n_refinement=cfg.n_refinement,
         refine_max_rank=cfg.refine_max_rank, criterion_words=cfg.criterion_words, robust_vocab=cfg.robust_vocab,
-        inits=cfg.inits, seed=params.pipeline.seed, threads=cfg.threads,
+        inits=cfg.inits, init_policy=cfg.init_policy, adversarial_if_below=cfg.adversarial_if_below,
+        seed=params.pipeline.seed, threads=cfg.threads,
         adversarial=lx.AdversarialConfig(epochs=cfg.adversarial_epochs, epoch_size=cfg.adversarial_epoch_size),
     )
     seed_dictionary = _dictionary(cfg, lang) if cfg.method == "procrustes" else None
@@ -106,9 +107,10 @@ def run(params: Params, root: Path, lang: str) -> dict:
             table = lx.translate(src, tgt, result, words, top_k=cfg.top_k, threshold=cfg.threshold,
                                  mutual_only=cfg.mutual_only, threads=cfg.threads)
             metrics.update(method_chosen=result.method_chosen, selection_score=round(result.selection_score, 4),
-                           init_scores={k: round(v, 4) for k, v in result.init_scores.items()})
+                           init_scores={k: round(v, 4) for k, v in result.init_scores.items()},
+                           init_decision=result.init_decision)
             if gold is not None:
-                ev = lx.evaluate_dictionary(src, tgt, result, gold)
+                ev = lx.evaluate_dictionary(src, tgt, result, gold, threads=cfg.threads)
                 metrics.update({k: round(v, 4) for k, v in ev.items() if k.startswith("precision_at_")})
                 metrics["p_at_1_csls"] = metrics.get("precision_at_1_csls")
                 metrics["n_eval_words"] = ev["n_src_words"]

@@ -40,7 +40,9 @@ def run(params: Params, root: Path, lang: str) -> dict:
     with artifacts.atomic_dir(paths.tokenized_dir(lang)) as out:
         with artifacts.StreamWriter(out / paths.tokenized(lang).name, artifacts.TOKENIZED) as writer, \
                 Progress(f"tokenize@{lang}", total=len(texts)) as bar:
-            for batch in tokenize_batches(pipeline, ids, texts, cfg.batch_size):
+            # a blank tokenizer is faster than starting worker processes
+            processes = cfg.processes if pipeline.annotates else 1
+            for batch in tokenize_batches(pipeline, ids, texts, cfg.batch_size, processes):
                 writer.write(batch)
                 n_tokens += sum(len(t) for t in batch.column("tokens").to_pylist())
                 bar.update(batch.num_rows)

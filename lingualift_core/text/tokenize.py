@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -106,17 +107,21 @@ _COLUMNS = ("tokens", "whitespace", "pos", "ent_iob", "ent_type", "is_stop", "li
 
 
 def tokenize_batches(pipeline: Pipeline, ids: Sequence[str], texts: Sequence[str],
-                     batch_size: int) -> Iterator[pa.RecordBatch]:
+                     batch_size: int, processes: int = 1) -> Iterator[pa.RecordBatch]:
     """Tokenizes `texts` in batches; yields record batches with id + the TOKENIZED columns.
 
     Each batch has at most `batch_size` rows: (batch, 8 columns), list columns of per-token values.
+    `processes` > 1 runs spaCy's own multiprocessing over the whole stream (one pipe call, so the workers start
+    once); spaCy keeps the order, so the output does not depend on it.
     """
     if len(ids) != len(texts):
         raise ValueError(f"tokenize: {len(ids)} ids for {len(texts)} texts")
+    if processes < 1:
+        raise ValueError(f"tokenize.processes must be >= 1, got {processes}")
+    docs = pipeline.nlp.pipe(texts, batch_size=batch_size, **({"n_process": processes} if processes > 1 else {}))
     for start in range(0, len(texts), batch_size):
-        chunk = texts[start:start + batch_size]
         cols: dict[str, list] = {c: [] for c in _COLUMNS}
-        for doc in pipeline.nlp.pipe(chunk, batch_size=batch_size):
+        for doc in itertools.islice(docs, batch_size):
             for name, values in zip(_COLUMNS, _doc_columns(doc, pipeline.annotates), strict=True):
                 cols[name].append(values)
         yield pa.RecordBatch.from_pydict({"id": list(ids[start:start + batch_size]), **cols})
