@@ -181,7 +181,7 @@ class MiniWorld:
         words = sorted(set(self.objects + self.gain + self.loss + self.places + self.adjectives + self.other_verbs
                            + _MOVES + _FEELINGS + ("has", "gives", "takes", "to", "from", "at", "how", "many",
                                                    "does", "have", "now", "the", "is", "are", "with", "and",
-                                                   "a", "lot", "of", "very", "gets", "loses")))
+                                                   "a", "lot", "of", "very")))
         self.english_words: tuple[str, ...] = tuple(words)
         self._lex: dict[str, dict[str, str]] = {}
         for code in self.toy_codes:
@@ -334,8 +334,6 @@ class MiniWorld:
             gain = value > start
             eqs.append(f"{asked} has {start} {obj} .")
             eqs.append(f"{p} {verb} {n} {obj} {'to' if verb == 'gives' else 'from'} {q} .")
-            # the transfer restated as what it means for the person asked about: a gain or a loss
-            eqs.append(f"{asked} {'gets' if gain else 'loses'} {n} {obj} .")
             eqs.append(f"{start} {'+' if gain else '-'} {n} = {value} .")
         if value is None:
             return None
