@@ -40,6 +40,11 @@ STAGES: dict[str, tuple[str, bool]] = {
 }
 
 
+# training stages -> the params section whose `processes` says how many data-parallel processes they run on
+TRAINING_SECTIONS: dict[str, str] = {"stage1": "stage1", "stage2": "stage2", "no_stage1": "no_stage1",
+                                     "mono_sft": "mono_sft", "layout_sft": "mono_sft"}
+
+
 def stage_runner(name: str) -> tuple[Callable[..., Any], bool]:
     """The `run` function of a stage and whether it takes `lang`."""
     if name not in STAGES:
@@ -57,7 +62,8 @@ def run_stage(name: str, root: Path, params_file: Path, lang: str | None = None)
     if not per_lang and lang:
         raise ValueError(f"stage {name!r} is not per language: drop --lang")
     params = load_params(params_file)
-    processes = getattr(getattr(params, name, None), "processes", 1)
+    section = TRAINING_SECTIONS.get(name)
+    processes = getattr(params, section).processes if section else 1
     if processes > 1 and "LOCAL_RANK" not in os.environ:
         return _relaunch(name, root, params_file, processes)
     return run(params, root, lang) if per_lang else run(params, root)

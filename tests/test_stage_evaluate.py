@@ -135,7 +135,8 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
 
     metrics = json.loads((evaluated / "data" / "metrics" / "evaluate.json").read_text())
     assert set(metrics) == {"lingualift", "no_stage1", "mono_sft", "layout_only"}
-    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator"}
+    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator", "math:strict", "math:flexible",
+                                          "math:anchor"}
     ops = [r for r in rows if r["system"] == "lingualift" and r["lang"] == "qab"]
     expected_ops = [(first_step(r["output"]) or (0, None, 0))[1] == first_step(_solution(r))[1] for r in ops]
     assert metrics["lingualift"]["math:operator"]["qab"] == round(100 * sum(expected_ops) / len(ops), 2)
@@ -174,12 +175,15 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
         assert (eval_dir / png).read_bytes()[:4] == b"\x89PNG"
     csv_lines = (eval_dir / "accuracy.csv").read_text().splitlines()
     assert csv_lines[0] == "system,benchmark,lang,level,n,n_correct,accuracy,ci_low,ci_high"
-    # 4 systems x (answer, first step, operator) x languages
-    assert len(csv_lines) == 1 + 4 * 3 * len(LANGS)
+    # 4 systems x (answer, first step, operator, strict, flexible, anchor) x languages
+    assert len(csv_lines) == 1 + 4 * 6 * len(LANGS)
     for line in csv_lines[1:]:
         n, k, acc, lo, hi = (float(x) for x in line.split(",")[4:])
         assert lo <= acc <= hi and 0 <= lo and hi <= 100 and acc == pytest.approx(100 * k / n, abs=0.01)
     assert "Headline (95% intervals)" in report and "## Gates" in report
+    from lingualift_core.evaluate.answers import anchor_last_number, math_correct
+    anchor = [math_correct(anchor_last_number(r["output"]), float(r["gold"])) for r in ops]
+    assert metrics["lingualift"]["math:anchor"]["qab"] == round(100 * sum(anchor) / len(ops), 2)
     assert (eval_dir / "run_meta.json").is_file()
 
 
@@ -230,8 +234,9 @@ def test_nli_and_multiple_choice_benchmarks(models: Path, tmp_path: Path) -> Non
                                  "xcopa": {"source": "xcopa", "path": str(xcopa), "max_per_lang": 3}})
     metrics = stage.run(params, root)
     # the floor system reads layout-only math problems: it has no NLI / multiple-choice entry
-    assert set(metrics["layout_only"]) == {"math", "math:first_step", "math:operator"}
-    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator", "xnli", "xcopa"}
+    rules = {"math:strict", "math:flexible", "math:anchor"}
+    assert set(metrics["layout_only"]) == {"math", "math:first_step", "math:operator"} | rules
+    assert set(metrics["lingualift"]) == {"math", "math:first_step", "math:operator", "xnli", "xcopa"} | rules
     assert set(language_keys(metrics["mono_sft"]["xnli"])) == {"en", "sw"}
     rows = artifacts.read_table(root / "data/eval/predictions.parquet", PREDICTIONS).to_pylist()
     nli = [r for r in rows if r["benchmark"] == "xnli" and r["system"] == "lingualift"]

@@ -447,6 +447,34 @@ def gates_section(checks: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# other papers' answer rules, scored on the same outputs (`answers.py` documents each rule's source)
+RULES: dict[str, str] = {"strict": "harness_strict_match", "flexible": "harness_flexible_extract",
+                         "anchor": "anchor_last_number"}
+
+
+def rule_tables(predictions: pa.Table, math_benchmarks: set[str]) -> list[pa.Table]:
+    """Math rows re-scored with each rule of `RULES` as pseudo-benchmarks `<benchmark>:<rule>`: lm-evaluation-
+    harness's MGSM "strict-match" and "flexible-extract" filters and the anchors' last-number rule (MindMerger,
+    the authors' release; sign dropped), so a figure can be put beside the table it is compared with, and the
+    effect of the rule itself is visible. A number is correct when it equals the gold answer (|diff| < 1e-3)."""
+    import pyarrow.compute as pc
+
+    from lingualift_core.evaluate import answers
+
+    math_rows = predictions.filter(pc.is_in(predictions.column("benchmark"), pa.array(sorted(math_benchmarks),
+                                                                                     pa.string())))
+    rows = math_rows.select(["id", "lang", "system", "benchmark", "output", "gold"]).to_pylist()
+    tables = []
+    for name, function in RULES.items():
+        rule = getattr(answers, function)
+        correct = [answers.math_correct(rule(r["output"]), float(r["gold"])) for r in rows]
+        tables.append(pa.table({"id": [r["id"] for r in rows], "lang": [r["lang"] for r in rows],
+                                "system": [r["system"] for r in rows],
+                                "benchmark": [f"{r['benchmark']}:{name}" for r in rows],
+                                "correct": pa.array(correct, pa.bool_())}))
+    return tables
+
+
 def _cell(k: int, n: int) -> str:
     lo, hi = wilson_interval(k, n)
     return f"{100.0 * k / n:.1f} ({100.0 * lo:.0f}–{100.0 * hi:.0f})"
@@ -558,7 +586,8 @@ def run(params: Params, root: Path) -> dict:
     predictions = pa.concat_tables(tables)
     langs = sorted(set(predictions.column("lang").to_pylist()))
     levels = levels_mapping(langs)
-    scored = [predictions, first_step_table(predictions), operator_table(predictions, benchmarks)]
+    scored = [predictions, first_step_table(predictions), operator_table(predictions, benchmarks),
+              *rule_tables(predictions, {name for name, b in benchmarks.items() if b.task == "math"})]
     gates = gate_checks(paths, cfg.gates)
     for c in gates:
         if c["ok"] is False:
@@ -593,7 +622,12 @@ def run(params: Params, root: Path) -> dict:
         extra["Accuracy by language group"] = _group_sections(metrics, list(benchmarks))
         described = [f"`{s}` = `{spec.model}`" + (" (layout-only copies)" if spec.floor else "")
                      for s, spec in cfg.systems.items()]
-        notes = [f"Systems: {', '.join(described)}."]
+        notes = [f"Systems: {', '.join(described)}.",
+                 "`<benchmark>` = this project's answer extraction; `:first_step` = the first equation reads the "
+                 "reference's numbers and operation; `:operator` = its operation only; `:strict` / `:flexible` = "
+                 "lm-evaluation-harness's MGSM filters (\"The answer is N\" / last number); `:anchor` = the last "
+                 "number with its sign dropped (MathOctopus, MindMerger and the authors' release). Compare a figure "
+                 "with a published table scored by the same rule."]
         floor_note = (f"The `floor ({floor_system})` column is `{cfg.systems[floor_system].model}` reading the "
                       "layout-only copies of the problems (every word one placeholder, numbers kept): what can be "
                       "solved without understanding a word. Scores at or below it show no transfer."

@@ -43,13 +43,7 @@ def synthetic_data(params: Params) -> dict[str, Any]:
     if cfg.world == "mini":
         return _mini_data(params)
     world = build_world(seed=pipe.seed, toy_codes=list(pipe.targets))
-    sizes = {"high": cfg.sentences_high, "medium": cfg.sentences_medium, "low": cfg.sentences_low}
-    corpora: dict[str, list[str]] = {}
-    with Progress("prepare:corpora", total=len(pipe.languages)) as bar:
-        for lang in pipe.languages:
-            n = cfg.english_sentences if lang == pipe.pivot else sizes[world.level(lang)]
-            corpora[lang] = world.sentences(lang, n, seed=pipe.seed)
-            bar.update()
+    corpora = _corpora(world, params)
     sft = [{"id": f"math-train-{i:06d}", **row} for i, row in
            enumerate(world.math_sft_records(cfg.math_train, seed=pipe.seed))]
     bench = world.math_benchmark(cfg.math_test, seed=pipe.seed, langs=list(pipe.languages))
@@ -62,12 +56,9 @@ def synthetic_data(params: Params) -> dict[str, Any]:
     }
 
 
-def _mini_data(params: Params) -> dict[str, Any]:
-    """The compact world's data (`prepare.synthetic.world: mini`), in the same shapes plus an English dev split."""
-    from lingualift_core.toyworld.mini import build_mini_world
-
+def _corpora(world: Any, params: Params) -> dict[str, list[str]]:
+    """Monolingual corpora of either synthetic world, sized by resource level (`prepare.synthetic.sentences_*`)."""
     cfg, pipe = params.prepare.synthetic, params.pipeline
-    world = build_mini_world(pipe.seed, list(pipe.targets), cfg.mini.spec())
     sizes = {"high": cfg.sentences_high, "medium": cfg.sentences_medium, "low": cfg.sentences_low}
     corpora: dict[str, list[str]] = {}
     with Progress("prepare:corpora", total=len(pipe.languages)) as bar:
@@ -75,6 +66,16 @@ def _mini_data(params: Params) -> dict[str, Any]:
             n = cfg.english_sentences if lang == pipe.pivot else sizes[world.level(lang)]
             corpora[lang] = world.sentences(lang, n, seed=pipe.seed)
             bar.update()
+    return corpora
+
+
+def _mini_data(params: Params) -> dict[str, Any]:
+    """The compact world's data (`prepare.synthetic.world: mini`), in the same shapes plus an English dev split."""
+    from lingualift_core.toyworld.mini import build_mini_world
+
+    cfg, pipe = params.prepare.synthetic, params.pipeline
+    world = build_mini_world(pipe.seed, list(pipe.targets), cfg.mini.spec())
+    corpora = _corpora(world, params)
     sft = [{"id": f"math-train-{i:06d}", **row} for i, row in enumerate(world.sft_records(cfg.math_train, pipe.seed))]
     dev = [{"id": f"math-dev-{i:06d}", **row}
            for i, row in enumerate(world.sft_records(cfg.math_dev, pipe.seed, split="dev"))]

@@ -561,6 +561,30 @@ def pretrain_llm_clm(
     return model, history
 
 
+@contextlib.contextmanager
+def _left_padded_eval(model: PreTrainedModel, tokenizer, num_threads: int | None) -> Iterator[None]:
+    """Eval mode, left padding (batched generation) and the thread count; both restored afterwards."""
+    was_training, old_side = model.training, tokenizer.padding_side
+    model.eval()
+    tokenizer.padding_side = "left"
+    try:
+        with torch_threads(num_threads):
+            yield
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+
+
+def _greedy(model: PreTrainedModel, tokenizer, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]]:
+    """Greedy continuations (new token ids only, (batch, <= max_new_tokens)) of left-padded `prompts`."""
+    device = next(model.parameters()).device
+    enc = tokenizer(list(prompts), return_tensors="pt", padding=True)
+    out = model.generate(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
+                         max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    return out[:, enc["input_ids"].shape[1]:].cpu().tolist()
+
+
 @torch.no_grad()
 def copy_accuracy(
     model: PreTrainedModel,
@@ -583,38 +607,18 @@ def copy_accuracy(
     data = [s.strip() for s in sentences if s.strip()]
     if not data:
         raise ValueError("copy_accuracy: no sentence")
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    old_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
+    eos = tokenizer.eos_token_id
     correct = total = exact = 0
-    try:
-        with torch_threads(num_threads):
-            for i in range(0, len(data), batch_size):
-                chunk = data[i:i + batch_size]
-                targets = [t + [eos] for t in tokenizer(chunk, add_special_tokens=False)["input_ids"]]
-                enc = tokenizer([f"{s} {sep}" for s in chunk], return_tensors="pt", padding=True)
-                width = max(len(t) for t in targets)
-                out = model.generate(
-                    input_ids=enc["input_ids"].to(device),
-                    attention_mask=enc["attention_mask"].to(device),
-                    max_new_tokens=width,
-                    do_sample=False,
-                    num_beams=1,
-                    pad_token_id=pad,
-                    eos_token_id=eos,
-                )
-                gen = out[:, enc["input_ids"].shape[1]:].cpu().tolist()
-                for g, t in zip(gen, targets):
-                    hits = sum(1 for a, b in zip(g, t) if a == b)
-                    correct += hits
-                    total += len(t)
-                    exact += int(hits == len(t))
-    finally:
-        tokenizer.padding_side = old_side
-        model.train(was_training)
+    with _left_padded_eval(model, tokenizer, num_threads):
+        for i in range(0, len(data), batch_size):
+            chunk = data[i:i + batch_size]
+            targets = [t + [eos] for t in tokenizer(chunk, add_special_tokens=False)["input_ids"]]
+            gen = _greedy(model, tokenizer, [f"{s} {sep}" for s in chunk], max(len(t) for t in targets))
+            for g, t in zip(gen, targets):
+                hits = sum(1 for a, b in zip(g, t) if a == b)
+                correct += hits
+                total += len(t)
+                exact += int(hits == len(t))
     acc = correct / total
     if return_details:
         return {"token_accuracy": acc, "exact_match": exact / len(data), "n": len(data)}
@@ -641,28 +645,14 @@ def task_accuracy(
 
     if not rows:
         raise ValueError("task_accuracy: no rows")
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    old_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
     correct, examples = 0, []
-    try:
-        with torch_threads(num_threads):
-            for i in range(0, len(rows), batch_size):
-                chunk = rows[i:i + batch_size]
-                prompts = [f"{r['instruction']}\n{r['input']}\n" for r in chunk]
-                enc = tokenizer(prompts, return_tensors="pt", padding=True)
-                out = model.generate(input_ids=enc["input_ids"].to(device),
-                                     attention_mask=enc["attention_mask"].to(device), max_new_tokens=max_new_tokens,
-                                     do_sample=False, num_beams=1, pad_token_id=pad, eos_token_id=eos)
-                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                for r, p, t in zip(chunk, prompts, texts):
-                    correct += int(math_correct(extract_math_answer(t), float(r["answer"])))
-                    if len(examples) < 3:
-                        examples.append({"prompt": p, "output": t})
-    finally:
-        tokenizer.padding_side = old_side
-        model.train(was_training)
+    with _left_padded_eval(model, tokenizer, num_threads):
+        for i in range(0, len(rows), batch_size):
+            chunk = rows[i:i + batch_size]
+            prompts = [f"{r['instruction']}\n{r['input']}\n" for r in chunk]
+            texts = tokenizer.batch_decode(_greedy(model, tokenizer, prompts, max_new_tokens), skip_special_tokens=True)
+            for r, p, t in zip(chunk, prompts, texts):
+                correct += int(math_correct(extract_math_answer(t), float(r["answer"])))
+                if len(examples) < 3:
+                    examples.append({"prompt": p, "output": t})
     return {"accuracy": correct / len(rows), "n": len(rows), "examples": examples}
