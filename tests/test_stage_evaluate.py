@@ -180,7 +180,9 @@ def test_predictions_metrics_and_reports(evaluated: Path) -> None:
     for line in csv_lines[1:]:
         n, k, acc, lo, hi = (float(x) for x in line.split(",")[4:])
         assert lo <= acc <= hi and 0 <= lo and hi <= 100 and acc == pytest.approx(100 * k / n, abs=0.01)
-    assert "Headline (95% intervals)" in report and "## Gates" in report
+    assert "Headline (95% intervals)" in report and "## Gates" in report and "cut by the cap" in report
+    gen = analysis["generation"]["lingualift"]["benchmarks"]["math"]
+    assert 0 <= gen["truncated_generations"] <= gen["prompts"]
     from lingualift_core.evaluate.answers import anchor_last_number, math_correct
     anchor = [math_correct(anchor_last_number(r["output"]), float(r["gold"])) for r in ops]
     assert metrics["lingualift"]["math:anchor"]["qab"] == round(100 * sum(anchor) / len(ops), 2)

@@ -227,8 +227,11 @@ def evaluate_model(model: Any, system: str, benchmarks: Mapping[str, Benchmark],
         table = table.set_column(table.schema.get_field_index("prompt"), "prompt", rendered)
         tables.append(table)
         n_correct = sum(table.column("correct").to_pylist())
+        # outputs that used the whole token budget were cut by the cap, not ended by the model
+        lengths = [len(ids) for ids in model.llm_tokenizer(list(outputs), add_special_tokens=False)["input_ids"]]
         info[name] = {"prompts": len(prompts), "max_new_tokens": max_new, "seconds": round(timer.seconds, 2),
-                      "accuracy": round(100.0 * n_correct / len(prompts), 2)}
+                      "accuracy": round(100.0 * n_correct / len(prompts), 2),
+                      "truncated_generations": sum(n >= max_new for n in lengths)}
         log.info("evaluate: %s on %s: %d prompts, max_new_tokens=%d, %.1f s, accuracy %.1f%%", system, name,
                  len(prompts), max_new, timer.seconds, info[name]["accuracy"])
     return tables, info
@@ -653,8 +656,10 @@ def _settings_md(cfg: EvaluateConfig, instruction: str, generation: Mapping[str,
              f"- greedy decoding, batch size {g.batch_size}, stop strings {list(g.stop_strings)!r}, "
              f"max_new_tokens cap {g.max_new_tokens}" + (" (fitted to the reference solutions)"
                                                          if g.fit_to_solutions else ""),
-             "", "| system | benchmark | prompts | max_new_tokens | seconds |", "|---|---|---:|---:|---:|"]
+             "", "| system | benchmark | prompts | max_new_tokens | cut by the cap | seconds |",
+             "|---|---|---:|---:|---:|---:|"]
     for system, per in generation.items():
         for bench, info in per["benchmarks"].items():
-            lines.append(f"| {system} | {bench} | {info['prompts']} | {info['max_new_tokens']} | {info['seconds']} |")
+            lines.append(f"| {system} | {bench} | {info['prompts']} | {info['max_new_tokens']} | "
+                         f"{info['truncated_generations']} | {info['seconds']} |")
     return "\n".join(lines)
