@@ -20,6 +20,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
+from lingualift_core.toyworld.mini import MiniWorldSpec
+
 
 class ConfigError(ValueError):
     """A params value is missing, unknown, of the wrong type, or out of range."""
@@ -212,42 +214,42 @@ class PipelineConfig:
             raise ConfigError(f"pipeline.languages: got {list(self.languages)!r}, codes must be unique")
 
 
+_MINI = MiniWorldSpec()  # the compact world's defaults live in the library
+
+
 @dataclass(frozen=True)
 class MiniWorldConfig:
-    """The compact world (`lingualift_core.toyworld.mini`): lemma caps per word class, problem shape, ranges."""
+    """The compact world (`lingualift_core.toyworld.mini`): lemma caps per word class, problem shape, ranges. The
+    defaults are the library's (`MiniWorldSpec`), its checks run in `spec()`."""
 
-    names: int = num(16, 2, 20)
-    objects: int = num(12, 2, 16)
-    gain_verbs: int = num(6, 2, 8)
-    loss_verbs: int = num(6, 2, 8)
-    places: int = num(6, 2, 10)
-    adjectives: int = num(6, 2, 10)
-    other_verbs: int = num(6, 2, 8)
-    verb_objects: int = num(6, 1, 16, "objects each gain/loss verb goes with (word-specific contexts for BLI)")
-    verb_places: int = num(2, 1, 10, "preferred places of each gain/loss verb in general sentences")
-    min_quantity: int = num(2, 1, 1000)
-    max_quantity: int = num(20, 2, 1000)
-    max_answer: int = num(60, 2, 1000, "every intermediate value and answer lies in [0, max_answer]")
-    max_steps: int = num(2, 1, 2)
-    kinds: tuple[str, ...] = opt(["gain", "loss", "transfer", "two_step"], "problem kinds, equal shares")
-    topic_width: float = num(0.15, 0.0, 10.0, "kernel width of the semantic map that general sentences are drawn "
+    names: int = num(_MINI.names, 2, 20)
+    objects: int = num(_MINI.objects, 2, 16)
+    gain_verbs: int = num(_MINI.gain_verbs, 2, 8)
+    loss_verbs: int = num(_MINI.loss_verbs, 2, 8)
+    places: int = num(_MINI.places, 2, 10)
+    adjectives: int = num(_MINI.adjectives, 2, 10)
+    other_verbs: int = num(_MINI.other_verbs, 2, 8)
+    verb_objects: int = num(_MINI.verb_objects, 1, 16, "objects each gain/loss verb goes with (word-specific contexts for BLI)")
+    min_quantity: int = num(_MINI.min_quantity, 1, 1000)
+    max_quantity: int = num(_MINI.max_quantity, 2, 1000)
+    max_answer: int = num(_MINI.max_answer, 2, 1000, "every intermediate value and answer lies in [0, max_answer]")
+    kinds: tuple[str, ...] = opt(list(_MINI.kinds), "problem kinds, equal shares")
+    topic_width: float = num(_MINI.topic_width, 0.0, 10.0, "kernel width of the semantic map that general sentences are drawn "
                              "around (each word its own co-occurrence profile, what unsupervised BLI needs); 0: none")
-    zipf: float = num(0.8, 0.0, 5.0, "lemma weights 1 / (rank + 1) ** zipf within each word class")
-    line_sentences: int = num(5, 1, 16, "a corpus line holds 1..line_sentences sentences about one topic")
-    solution_style: Literal["restate", "equations"] = opt("restate", "restate: the solution copies the statements it "
+    zipf: float = num(_MINI.zipf, 0.0, 5.0, "lemma weights 1 / (rank + 1) ** zipf within each word class")
+    line_sentences: int = num(_MINI.line_sentences, 1, 16, "a corpus line holds 1..line_sentences sentences about one topic")
+    solution_style: Literal["restate", "equations"] = opt(_MINI.solution_style, "restate: the solution copies the statements it "
                                                          "uses, then computes (a short chain of thought); equations: "
                                                          "equations only")
-    distractor_share: float = num(0.6, 0.0, 1.0, "problems with one distractor statement at a random position")
-    problem_text_share: float = num(0.0, 0.0, 1.0, "share of the ENGLISH corpus that is training-split "
+    distractor_share: float = num(_MINI.distractor_share, 0.0, 1.0, "problems with one distractor statement at a random position")
+    problem_text_share: float = num(_MINI.problem_text_share, 0.0, 1.0, "share of the ENGLISH corpus that is training-split "
                                     "problem text without solutions (toy corpora hold no problems); it skews the "
                                     "English word vectors away from the toy ones (lexicon P@1 0.08 at 0.5)")
-    test_share: float = num(0.1, 0.001, 0.4, "hash share of problem texts reserved for test")
-    dev_share: float = num(0.05, 0.0, 0.4, "hash share reserved for the English dev split (gates, tuning)")
+    test_share: float = num(_MINI.test_share, 0.001, 0.4, "hash share of problem texts reserved for test")
+    dev_share: float = num(_MINI.dev_share, 0.0, 0.4, "hash share reserved for the English dev split (gates, tuning)")
 
     def spec(self):
         """The library's `MiniWorldSpec` (its own range checks raise ConfigError here)."""
-        from lingualift_core.toyworld.mini import MiniWorldSpec
-
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         try:
             return MiniWorldSpec(**fields)

@@ -109,8 +109,8 @@ def test_deterministic_and_seed_dependent():
     assert a.gold_lexicon("qac") != build_mini_world(4, CODES).gold_lexicon("qac")
 
 
-@pytest.mark.parametrize("kw", [{"names": 1}, {"max_steps": 3}, {"kinds": ("gain", "nope")},
-                                {"min_quantity": 30, "max_quantity": 20}, {"max_steps": 1}])
+@pytest.mark.parametrize("kw", [{"names": 1}, {"kinds": ()}, {"kinds": ("gain", "nope")},
+                                {"min_quantity": 30, "max_quantity": 20}, {"line_sentences": 0}])
 def test_invalid_specs_are_refused(kw):
     with pytest.raises(ValueError):
         MiniWorldSpec(**kw)

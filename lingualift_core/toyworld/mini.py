@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from .specs import PHONOLOGIES, toy_spec
 from .world import derive_seed
 
-__all__ = ["MiniWorldSpec", "MiniProblem", "MiniWorld", "build_mini_world", "MINI_INSTRUCTION", "problem_kinds"]
+__all__ = ["MiniWorldSpec", "MiniProblem", "MiniWorld", "build_mini_world", "MINI_INSTRUCTION"]
 
 MINI_INSTRUCTION = "Solve the following math problem step by step."
 
@@ -68,11 +68,9 @@ class MiniWorldSpec:
     adjectives: int = 6
     other_verbs: int = 6
     verb_objects: int = 6          # objects each gain/loss verb goes with
-    verb_places: int = 2           # preferred places of each gain/loss verb in general sentences
     min_quantity: int = 2
     max_quantity: int = 20
     max_answer: int = 60
-    max_steps: int = 2             # 1 or 2; 2 adds the two_step kind
     topic_width: float = 0.15      # kernel width of the semantic map (general sentences); 0: no topics
     zipf: float = 0.8              # lemma weights 1 / (rank + 1) ** zipf within each class
     line_sentences: int = 5        # a corpus line holds 1..line_sentences sentences about one topic
@@ -92,20 +90,14 @@ class MiniWorldSpec:
                 raise ValueError(f"{key}={v}: allowed 2..{hi}")
         if not 1 <= self.verb_objects <= self.objects:
             raise ValueError(f"verb_objects={self.verb_objects}: allowed 1..objects ({self.objects})")
-        if not 1 <= self.verb_places <= self.places:
-            raise ValueError(f"verb_places={self.verb_places}: allowed 1..places ({self.places})")
         if not 1 <= self.min_quantity < self.max_quantity <= self.max_answer:
             raise ValueError(f"need 1 <= min_quantity < max_quantity <= max_answer, got {self.min_quantity}, "
                              f"{self.max_quantity}, {self.max_answer}")
         if self.solution_style not in ("restate", "equations"):
             raise ValueError(f"solution_style={self.solution_style!r}: allowed restate, equations")
-        if self.max_steps not in (1, 2):
-            raise ValueError(f"max_steps={self.max_steps}: allowed 1 or 2")
         unknown = [k for k in self.kinds if k not in KINDS]
         if unknown or not self.kinds:
             raise ValueError(f"kinds={list(self.kinds)}: allowed a non-empty subset of {list(KINDS)}")
-        if self.max_steps == 1 and "two_step" in self.kinds:
-            raise ValueError("kinds contains two_step but max_steps=1")
         if not 1 <= self.line_sentences <= 16:
             raise ValueError(f"line_sentences={self.line_sentences}: allowed 1..16")
         if not 0.0 <= self.topic_width <= 10.0 or not 0.0 <= self.zipf <= 5.0:
@@ -132,10 +124,6 @@ class MiniProblem:
     @property
     def text(self) -> str:
         return " ".join(" ".join(toks) for toks, _ in self.sentences)
-
-
-def problem_kinds(spec: MiniWorldSpec) -> tuple[str, ...]:
-    return tuple(spec.kinds)
 
 
 def _toy_words(code: str, n: int, seed: int, taken: set[str]) -> list[str]:
@@ -166,7 +154,7 @@ class MiniWorld:
         self.places = _PLACES[: spec.places]
         self.adjectives = _ADJECTIVES[: spec.adjectives]
         self.other_verbs = _OTHER_VERBS[: spec.other_verbs]
-        self.verb_objects, self.verb_places = self._preferences(rng)
+        self.verb_objects = self._preferences(rng)
         # every content word and name sits at a point of a latent map; a general sentence is about a random
         # point and fills each slot with words near it, so every word has its own co-occurrence profile in every
         # language (what lets unsupervised lexicon induction tell words of one class apart)
@@ -189,15 +177,18 @@ class MiniWorld:
             forms = _toy_words(code, len(words), derive_seed(seed, "mini", "words", code), set(words))
             self._lex[code] = dict(zip(words, forms))
 
-    def _preferences(self, rng: random.Random) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-        """Objects and places each gain/loss verb goes with; every object gets >= 1 gain and >= 1 loss verb."""
+    def _preferences(self, rng: random.Random) -> dict[str, tuple[str, ...]]:
+        """Objects each gain/loss verb goes with; every object gets >= 1 gain and >= 1 loss verb."""
         for _ in range(1000):
             objs = {v: tuple(sorted(rng.sample(self.objects, self.spec.verb_objects))) for v in self.gain + self.loss}
             ok = all(any(o in objs[v] for v in self.gain) and any(o in objs[v] for v in self.loss)
                      for o in self.objects)
             if ok:
-                places = {v: tuple(rng.sample(self.places, self.spec.verb_places)) for v in self.gain + self.loss}
-                return objs, places
+                # two places per verb were drawn here before the semantic map replaced them; the draws stay so
+                # that the default world (and the results the README reports) is unchanged
+                for _ in self.gain + self.loss:
+                    rng.sample(self.places, 2)
+                return objs
         raise ValueError(f"verb_objects={self.spec.verb_objects} is too small to give every object a gain and a "
                          f"loss verb; raise it")
 
@@ -363,7 +354,7 @@ class MiniWorld:
         if split not in ("train", "dev", "test"):
             raise ValueError(f"split must be train, dev or test, not {split!r}")
         rng = random.Random(derive_seed(self.seed, "mini", "problems", split, seed))
-        kinds = problem_kinds(self.spec)
+        kinds = tuple(self.spec.kinds)
         out: list[MiniProblem] = []
         seen: set[str] = set()
         attempts = 0
