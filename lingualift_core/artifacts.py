@@ -144,10 +144,19 @@ def conform(table: pa.Table, spec: ArtifactSchema, source: str) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=spec.with_metadata())
 
 
-def _tmp_sibling(path: Path, suffix: str = "") -> Path:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def tmp_sibling(path: Path, suffix: str = "") -> Path:
+    """A new empty temporary file beside `path` (for an atomic rename onto it), with the permissions a plain
+    `open` would give (mkstemp's are 0600: others could not read the artifact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
     return Path(name)
 
 
@@ -155,7 +164,7 @@ def write_table(path: str | Path, table: pa.Table, spec: ArtifactSchema) -> Path
     """Writes `table` (conformed to `spec`) to `path` atomically."""
     path = Path(path)
     table = conform(table, spec, str(path))
-    tmp = _tmp_sibling(path)
+    tmp = tmp_sibling(path)
     try:
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, path)
@@ -193,7 +202,7 @@ class StreamWriter:
         self.row_group_rows = row_group_rows
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
-        self._tmp = _tmp_sibling(self.path)
+        self._tmp = tmp_sibling(self.path)
         self._writer = pq.ParquetWriter(self._tmp, spec.with_metadata(), compression="zstd")
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
@@ -275,7 +284,7 @@ def iter_batches(path: str | Path, spec: ArtifactSchema, batch_size: int = 4096,
 def write_json(path: str | Path, obj: Any) -> Path:
     """Writes JSON atomically (sorted keys, so metrics diffs are stable)."""
     path = Path(path)
-    tmp = _tmp_sibling(path)
+    tmp = tmp_sibling(path)
     try:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -293,6 +302,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the artifact from other users
     try:
         yield tmp
         (tmp / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
@@ -338,19 +348,39 @@ def git_revision(cwd: str | Path | None = None) -> dict[str, Any]:
     return {"commit": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
+# timings and host facts: kept out of run_meta.json (a tracked output must be a function of inputs and params only,
+# or a rerun with identical results would make every downstream stage stale); they go to the metrics files
+VOLATILE_KEYS = frozenset({"seconds", "cpu_seconds", "train_seconds", "recall_seconds", "tokens_per_s",
+                           "tokens_per_second", "elapsed_s", "finished_at", "argv", "git", "host"})
+
+
+def without_volatile(value: Any) -> Any:
+    """`value` with every mapping key in `VOLATILE_KEYS` (or ending in `_seconds`) removed, recursively."""
+    if isinstance(value, Mapping):
+        return {k: without_volatile(v) for k, v in value.items()
+                if not (isinstance(k, str) and (k in VOLATILE_KEYS or k.endswith("_seconds")))}
+    if isinstance(value, (list, tuple)):
+        return [without_volatile(v) for v in value]
+    return value
+
+
 def run_meta(stage: str, config: Mapping[str, Any], seed: int | None, extra: Mapping[str, Any] | None = None
              ) -> dict[str, Any]:
-    """The metadata recorded beside every stage output."""
+    """The metadata recorded beside every stage output: a function of the stage's params, inputs and package
+    versions only (timings, timestamps and host facts: `run_record`, written to the metrics files)."""
     return {
         "stage": stage,
         "config": dict(config),
         "seed": seed,
         "versions": package_versions(),
-        "git": git_revision(),
-        "argv": sys.argv,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **(dict(extra) if extra else {}),
+        **(without_volatile(dict(extra)) if extra else {}),
     }
+
+
+def run_record() -> dict[str, Any]:
+    """When, where and from which commit a stage ran (volatile: for the metrics files, never for outputs)."""
+    return {"git": git_revision(), "argv": sys.argv, "host": platform.node(),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def write_run_meta(folder: str | Path, stage: str, config: Mapping[str, Any], seed: int | None,

@@ -2,6 +2,7 @@
 
     lingualift stage prepare
     lingualift stage tokenize --lang qaa
+    lingualift summary                    # the headline table of the last evaluation and the report's path
     lingualift serve                      # serves the Prefect deployment `lingualift/full`
     lingualift flow --stages tokenize     # runs the Prefect flow in-process (no server needed)
 
@@ -23,6 +24,7 @@ from lingualift_core.config import load_params
 
 # stage name -> ("module:function" under lingualift_core.stages, whether it runs per language)
 STAGES: dict[str, tuple[str, bool]] = {
+    "inputs": ("inputs:run", False),
     "prepare": ("prepare:run", False),
     "tokenize": ("tokenize:run", True),
     "vocab": ("vocab:run", False),
@@ -105,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--lang", help="language code for per-language stages")
     st.add_argument("--params", type=Path, default=Path("params.yaml"))
     st.add_argument("--root", type=Path, default=Path("."), help="repository root (artifact paths are relative)")
+    sm = sub.add_parser("summary", help="print the evaluation's headline table and the report's path")
+    sm.add_argument("--root", type=Path, default=Path("."))
+    sm.add_argument("--benchmark", default=None, help="default: the first benchmark")
     sv = sub.add_parser("serve", help="serve the Prefect deployment lingualift/full")
     sv.add_argument("--root", type=Path, default=Path("."))
     fl = sub.add_parser("flow", help="run the Prefect flow in-process")
@@ -124,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "stage":
             run_stage(args.name, args.root.resolve(), args.params, args.lang)
+        elif args.command == "summary":
+            from lingualift_core.stages.evaluate import closing_summary
+
+            print(closing_summary(args.root.resolve(), args.benchmark))
         elif args.command == "serve":
             from flows.lingualift import serve
 

@@ -11,6 +11,7 @@ allowed. Ranges and choices live next to the field (`field(metadata=...)`), so t
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -124,6 +125,8 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str, base: 
     Keys absent from `data` take their value from `base` (an instance of `cls`) when given, else the field's
     default; so a nested section can default to a preset such as the paper's stage-2 recipe.
     """
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix}: got {data!r}, expected a mapping of keys ({cls.__name__})")
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -153,11 +156,12 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, prefix: str, base: 
         kwargs[name] = value
     try:
         return cls(**kwargs)
-    except ConfigError as err:
-        msg = str(err)
-        raise ConfigError(msg if msg.startswith(prefix) else f"{prefix}: {msg}") from None
-    except ValueError as err:  # library dataclasses validate themselves in __post_init__
-        raise ConfigError(f"{prefix}: {str(err).splitlines()[0]}") from None
+    except ValueError as err:  # ConfigError too; library dataclasses validate themselves in __post_init__
+        msg = str(err).splitlines()[0]
+        if msg.startswith(prefix):
+            raise ConfigError(msg) from None
+        # "field: ..." from __post_init__ names a key of this section: give it its full dotted name
+        raise ConfigError(f"{prefix}.{msg}" if msg.split(":", 1)[0] in fields else f"{prefix}: {msg}") from None
 
 
 def _nested_default(f: dataclasses.Field, base: Any) -> Any:
@@ -385,6 +389,8 @@ class CodeswitchConfig:
     min_replaced: int = num(0, 0, 1000, "drop sentences with fewer replacements")
     exclude_stop_words: bool = opt(False)
     holdout_sentences: int = num(100, 0, 1_000_000, "per language, kept out of stage 1 for the recall check")
+    task_questions: bool = opt(False, "also code-switch the English training-split task questions into stage-1 "
+                               "records (inputs shaped like the test questions; the embedded default: true)")
     task_mix_share: float = num(0.0, 0.0, 0.9, "share of multilingual task records mixed in (paper App. E.6)")
     task_mix_file: str | None = opt(None, "Parquet/JSONL with instruction, input, output (task_mix_share > 0)")
 
@@ -498,9 +504,19 @@ class TinyModelsConfig:
                                             "word and per number 0..max_number (closed synthetic vocabulary)")
     max_number: int = num(100, 0, 100_000, "word tokenizer: numbers 0..max_number are single tokens")
     parallel: bool = opt(False, "pre-train the encoder in a second process while this one trains the LLM")
+    processes: int = num(1, 1, 64, "data-parallel processes (gloo, one core each): the LLM, then the encoder, each "
+                         "on every process; the update equals the one-process update up to float summation order")
     eval_sentences: int = num(200, 1, 1_000_000, "held out per corpus for MLM / copy accuracy (not trained on)")
     encoder: TinyEncoderConfig = sub(TinyEncoderConfig)
     llm: TinyLLMConfig = sub(TinyLLMConfig)
+
+    def __post_init__(self) -> None:
+        if self.processes > min(self.encoder.batch_size, self.llm.batch_size):
+            raise ConfigError(f"base_models.tiny.processes: got {self.processes}; each process needs rows of every "
+                              f"batch (at most {min(self.encoder.batch_size, self.llm.batch_size)})")
+        if self.parallel and self.processes > 1:
+            raise ConfigError("base_models.tiny.parallel: true and processes > 1 both use the cores; pick one "
+                              "(processes: 2 splits every batch, parallel: true trains the two models side by side)")
 
 
 @dataclass(frozen=True)
@@ -510,6 +526,14 @@ class BaseModelsConfig:
     source: Literal["tiny", "hub"] = opt("tiny")
     tiny: TinyModelsConfig = sub(TinyModelsConfig)
     hub: HubModelsConfig = sub(HubModelsConfig)
+
+
+def _check_batch_split(section: str, train: TrainConfig, processes: int) -> None:
+    """At config time, not when training starts: the global batch must split into micro-batches per process."""
+    try:
+        train.accumulation_steps(processes)
+    except ValueError as err:
+        raise ConfigError(f"{section}.train.global_batch_size: {err} (world size = {section}.processes)") from None
 
 
 def _processes() -> Any:
@@ -550,6 +574,9 @@ class Stage1Config:
         global_batch_size=64, micro_batch_size=64, max_steps=400, learning_rate=2e-3, max_length=512,
         checkpoint_every=100, log_every=20))
 
+    def __post_init__(self) -> None:
+        _check_batch_split("stage1", self.train, self.processes)
+
 
 @dataclass(frozen=True)
 class Stage2Config:
@@ -562,6 +589,9 @@ class Stage2Config:
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
         cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
+
+    def __post_init__(self) -> None:
+        _check_batch_split("stage2", self.train, self.processes)
 
 
 @dataclass(frozen=True)
@@ -577,6 +607,9 @@ class NoStage1Config:
         stage="no_stage1", train_alignment=True, global_batch_size=32, micro_batch_size=32, epochs=2,
         learning_rate=1e-3, max_length=512, cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
 
+    def __post_init__(self) -> None:
+        _check_batch_split("no_stage1", self.train, self.processes)
+
 
 @dataclass(frozen=True)
 class MonoSFTConfig:
@@ -589,6 +622,9 @@ class MonoSFTConfig:
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
         global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
         checkpoint_every=50, log_every=10))
+
+    def __post_init__(self) -> None:
+        _check_batch_split("mono_sft", self.train, self.processes)
 
 
 # ---- evaluate: lingualift_core/stages/evaluate.py
@@ -777,16 +813,45 @@ def parse_params(data: Mapping[str, Any]) -> Params:
 
 
 def load_params(path: str | Path) -> Params:
-    """Reads and validates a params YAML file."""
+    """Reads and validates a params YAML file; an error names the file, the key and its line:column."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found")
-    with path.open(encoding="utf-8") as fh:
-        try:
-            data = yaml.safe_load(fh) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML: {str(err).splitlines()[0]}") from None
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
     try:
         return parse_params(data)
     except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        msg = str(err)
+        pos = yaml_position(text, msg.split(":", 1)[0])
+        raise ConfigError(f"{path}{':%d:%d' % pos if pos else ''}: {msg}") from None
+
+
+def yaml_position(text: str, dotted: str) -> tuple[int, int] | None:
+    """1-based (line, column) of the deepest key of `dotted` (`a.b[2].c`) found in the YAML `text`, or None."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    found = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", dotted):
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            found, node = match[0].start_mark, match[1]
+        elif isinstance(node, yaml.SequenceNode) and part.startswith("["):
+            i = int(part[1:-1])
+            if i >= len(node.value):
+                break
+            node = node.value[i]
+            found = node.start_mark
+        else:
+            break
+    return (found.line + 1, found.column + 1) if found is not None else None

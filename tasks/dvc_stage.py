@@ -93,7 +93,7 @@ def run_dvc_stage(stage: str, root: str, force: bool = False) -> dict[str, Any]:
                               description=f"metrics of {stage} ({path.relative_to(root_path)})")
     status = "ran" if ran else "was up to date (DVC skipped it)"
     summary = [f"### {stage}", "", f"Stage {status}.", ""]
-    summary += [f"- **{row['metric']}**: {row['value']}" for row in flatten(metrics)[:30]]
+    summary += [f"- **{row['metric']}**: {row['value']}" for row in flatten(metrics)]
     create_markdown_artifact("\n".join(summary), key=artifact_key(stage, "summary"),
                              description=f"summary of {stage}")
     return {"stage": stage, "ran": ran, "metrics": metrics}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pyarrow as pa
@@ -107,10 +109,32 @@ def test_atomic_dir_marker_and_cleanup(tmp_path: Path) -> None:
     assert (target / artifacts.COMPLETE_MARKER).is_file()
 
 
-def test_run_meta_records_config_seed_versions_git(tmp_path: Path) -> None:
-    path = artifacts.write_run_meta(tmp_path, "tokenize@en", {"tokenize": {"batch_size": 3}}, 7)
-    meta = json.loads(path.read_text())
+def test_run_meta_records_config_seed_versions_and_nothing_volatile(tmp_path: Path) -> None:
+    extra = {"metrics": {"loss": 0.5, "seconds": 3.2, "recall_seconds": 1.0, "per_lang": [{"tokens_per_s": 9.0, "n": 2}]}}
+    path = artifacts.write_run_meta(tmp_path, "tokenize@en", {"tokenize": {"batch_size": 3}}, 7, extra)
+    first = path.read_bytes()
+    meta = json.loads(first)
     assert meta["stage"] == "tokenize@en" and meta["seed"] == 7
     assert meta["config"] == {"tokenize": {"batch_size": 3}}
     assert meta["versions"]["pyarrow"] == pa.__version__
-    assert set(meta["git"]) == {"commit", "dirty"}
+    assert meta["metrics"] == {"loss": 0.5, "per_lang": [{"n": 2}]}
+    assert not {"git", "argv", "finished_at"} & set(meta)
+    # a rerun with the same results writes the same bytes (downstream stages stay up to date)
+    extra["metrics"]["seconds"] = 99.0
+    assert artifacts.write_run_meta(tmp_path, "tokenize@en", {"tokenize": {"batch_size": 3}}, 7, extra).read_bytes() == first
+    record = artifacts.run_record()
+    assert set(record["git"]) == {"commit", "dirty"} and record["finished_at"].endswith("Z")
+
+
+def test_artifacts_are_readable_by_others(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        spec = artifacts.ArtifactSchema("t", 1, pa.schema([("x", pa.int64())]))
+        table = artifacts.write_table(tmp_path / "t.parquet", pa.table({"x": [1]}), spec)
+        with artifacts.atomic_dir(tmp_path / "folder") as out:
+            artifacts.write_json(out / "m.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(table.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "folder" / "m.json").stat().st_mode) == 0o644

@@ -67,8 +67,16 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
         load_params(bad)
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("tokenize:\n  batch_size: -1\n")
-    with pytest.raises(ConfigError, match=r"wrong.yaml: tokenize.batch_size: got -1"):
+    with pytest.raises(ConfigError, match=r"wrong.yaml:2:3: tokenize.batch_size: got -1"):
         load_params(wrong)
+    section = tmp_path / "section.yaml"
+    section.write_text("pipeline:\n  seed: 1\ncodeswitch: 0.8\n")
+    with pytest.raises(ConfigError, match=r"section.yaml:3:1: codeswitch: got 0.8, expected a mapping"):
+        load_params(section)
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("evaluate:\n  benchmarks:\n    math:\n      max_per_lang: -2\n")
+    with pytest.raises(ConfigError, match=r"nested.yaml:4:7: evaluate.benchmarks.math.max_per_lang"):
+        load_params(nested)
 
 
 def test_benchmark_split_only_for_sources_with_splits():
@@ -76,3 +84,12 @@ def test_benchmark_split_only_for_sources_with_splits():
         parse_params({"evaluate": {"benchmarks": {"math": {"source": "artifact", "split": "dev"}}}})
     ok = parse_params({"evaluate": {"benchmarks": {"math": {"source": "xnli", "path": "x", "split": "dev"}}}})
     assert ok.evaluate.benchmarks["math"].split == "dev"
+
+
+def test_batch_split_is_checked_at_config_time() -> None:
+    ok = {"train": {"global_batch_size": 64, "micro_batch_size": 16}}
+    assert parse_params({"stage1": {**ok, "processes": 2}}).stage1.processes == 2
+    with pytest.raises(ConfigError, match=r"stage1.train.global_batch_size: .*not divisible.*world size 3"):
+        parse_params({"stage1": {**ok, "processes": 3}})
+    with pytest.raises(ConfigError, match=r"mono_sft.train.global_batch_size"):
+        parse_params({"mono_sft": {"processes": 5, "train": {"global_batch_size": 32, "micro_batch_size": 16}}})

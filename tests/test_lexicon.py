@@ -261,7 +261,7 @@ def test_artifact_round_trip(tmp_path) -> None:
 
 def test_load_vectors_vec_and_bin(tmp_path) -> None:
     vec = tmp_path / "v.vec"
-    vec.write_text("3 2\nfoo 0.5 1\nbar -1 2.5\n</s> 0 0\nbaz 3 4\n", encoding="utf-8")
+    vec.write_text("4 2\nfoo 0.5 1\nbar -1 2.5\n</s> 0 0\nbaz 3 4\n", encoding="utf-8")
     emb = lx.load_vectors(vec)
     assert emb.words == ["foo", "bar", "baz"] and emb.dim == 2
     assert np.allclose(emb.vectors[1], [-1, 2.5]) and emb.counts.tolist() == [0, 0, 0]
@@ -325,6 +325,22 @@ def test_bad_inputs_give_one_line_errors(tmp_path, pair: lx.SyntheticPair) -> No
     assert "line 2" in _one_line(exc)
     with pytest.raises(lx.LexiconError):
         lx.load_vectors(tmp_path / "missing.vec")
+    nan = tmp_path / "nan.vec"
+    nan.write_text("3 2\na 1 2\nb nan 4\nc 5 6\n", encoding="utf-8")
+    with pytest.raises(lx.LexiconError) as exc:
+        lx.load_vectors(nan)
+    assert _one_line(exc) == f"{nan}: line 3: the vector of 'b' contains NaN or inf (1 such lines)"
+    text = tmp_path / "text.vec"
+    text.write_text("a 1 2\nb x 4\n", encoding="utf-8")
+    with pytest.raises(lx.LexiconError) as exc:
+        lx.load_vectors(text)
+    assert _one_line(exc).startswith(f"{text}: line 2: non-numeric")
+    lying = tmp_path / "lying.vec"
+    lying.write_text("5 2\na 1 2\nb 3 4\n", encoding="utf-8")
+    with pytest.raises(lx.LexiconError) as exc:
+        lx.load_vectors(lying)
+    assert "header (line 1) says 5 words, the file has 2" in _one_line(exc)
+    assert lx.load_vectors(lying, max_words=1).words == ["a"]  # a partial read cannot check the count
 
     other = lx.synthetic_pair(100, 8, seed=1).tgt
     with pytest.raises(lx.LexiconError) as exc:

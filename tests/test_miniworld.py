@@ -16,7 +16,7 @@ CODES = ["qaa", "qab", "qac", "qae"]
 
 @pytest.fixture(scope="module")
 def world():
-    return build_mini_world(7, CODES)
+    return build_mini_world(7, CODES, MiniWorldSpec(kinds=KINDS))  # every kind, transfer included
 
 
 def _solve(text: str) -> int:

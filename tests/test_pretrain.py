@@ -392,3 +392,44 @@ def test_task_accuracy_reads_answers_batch_invariant(llm_tok):
     a = task_accuracy(model, llm_tok, rows, max_new_tokens=4, batch_size=5, num_threads=1)
     b = task_accuracy(model, llm_tok, rows, max_new_tokens=4, batch_size=1, num_threads=1)
     assert a["n"] == 5 and a["accuracy"] == b["accuracy"] and a["examples"] == b["examples"]
+
+
+def _both_models() -> dict[str, dict[str, torch.Tensor]]:
+    """A few steps of each pre-training on the module's texts (rebuilt here: spawned workers have no fixtures)."""
+    enc_t, llm_t = english(300) + math(100) + toy(200), english(300) + math(100)
+    enc_tok, llm_tok = train_tokenizer(enc_t, vocab_size=300, kind="encoder"), train_tokenizer(llm_t, vocab_size=200, kind="llm")
+    llm, _ = pretrain_llm_clm(llm_t, llm_tok, small_llm_cfg(llm_tok), steps=6, batch_size=6, lr=3e-3, seq_len=48,
+                              seed=0, copy_fraction=0.3, num_threads=1)
+    enc, _ = pretrain_encoder_mlm(enc_t, enc_tok, small_enc_cfg(enc_tok), steps=6, batch_size=6, lr=3e-3,
+                                  seq_len=32, seed=0, num_threads=1)
+    return {"llm": llm.state_dict(), "enc": enc.state_dict()}
+
+
+def _data_parallel_worker(rank: int, world: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        states = _both_models()
+        if rank == 0:
+            torch.save(states, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_data_parallel_pretraining_equals_one_process(tmp_path):
+    import socket
+
+    one = _both_models()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # 6 rows over 2 processes (3 + 3) and, for the uneven split, 4 processes (2 + 2 + 1 + 1)
+    for world in (2, 4):
+        torch.multiprocessing.spawn(_data_parallel_worker, args=(world, port + world, str(tmp_path / "dp.pt")),
+                                    nprocs=world)
+        dp = torch.load(tmp_path / "dp.pt")
+        for part in ("llm", "enc"):
+            assert one[part].keys() == dp[part].keys()
+            for k in one[part]:
+                assert torch.allclose(one[part][k], dp[part][k], atol=2e-5, rtol=1e-4), (world, part, k)

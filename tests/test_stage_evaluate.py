@@ -403,10 +403,9 @@ def test_wilson_interval_and_gates(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         wilson_interval(3, 2)
     paths = Paths(tmp_path)
-    paths.metrics.mkdir(parents=True)
-    (paths.metrics_file("base_models")).write_text(json.dumps({"llm": {"english_dev_accuracy": 0.7,
-                                                                       "copy_accuracy": 0.5}}))
-    (paths.metrics_file("stage1")).write_text(json.dumps({"parallel_recall_per_lang": {"qaa": 0.9, "qae": 0.2}}))
+    for name, metrics in (("base", {"llm": {"english_dev_accuracy": 0.7, "copy_accuracy": 0.5}}),
+                          ("stage1", {"parallel_recall_per_lang": {"qaa": 0.9, "qae": 0.2}})):
+        artifacts.write_run_meta(paths.data / "models" / name, name, {}, 0, {"metrics": metrics})
     checks = {c["gate"]: c for c in stage.gate_checks(paths, EvalGatesConfig())}
     assert checks["base LLM English dev accuracy"]["ok"] is True
     assert checks["base LLM copy accuracy"]["ok"] is False

@@ -152,7 +152,7 @@ def test_metrics_and_plots(built):
     examples = meta["parallel_recall_examples"]["qaa"]
     assert len(examples) == 1 and examples[0]["input"] == toy(english(5, seed=4)[0])
     assert s1["records"] == 48 and s1["records_used"] == 24  # max_steps x global batch, drawn before tokenizing
-    assert s1 == results["stage1"]
+    assert s1.pop("run")["finished_at"] and s1 == results["stage1"]  # + when, where, which commit
     for stage in ("stage2", "mono_sft", "layout_sft"):
         m = json.loads(paths.metrics_file(stage).read_text())
         assert {"final_loss", "steps", "tokens_per_s", "padding_waste", "seconds", "records"} <= set(m)

@@ -29,6 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lingualift_core.artifacts import tmp_sibling
+
 from .errors import LexiconError
 
 log = logging.getLogger(__name__)
@@ -270,35 +272,52 @@ def load_vectors(
 
 
 def _load_vec(path: Path, max_words: int | None, name: str, on_duplicate: str) -> Embeddings:
+    """Errors name the file and the line as an editor counts them (1-based, the header is line 1)."""
     words: list[str] = []
+    lines: list[int] = []  # file line of each kept word
     seen: set[str] = set()
     chunks: list[np.ndarray] = []
     pending: list[str] = []
     dim: int | None = None
+    header: int | None = None
+    entries = 0  # word lines seen (kept or skipped), to check the header's count
     skipped_space = 0
     limit = None if max_words is None else int(max_words)
+    complete = True
 
     def flush() -> None:
         if pending:
-            flat = np.array(" ".join(pending).split(), dtype=np.float32)
+            try:
+                flat = np.array(" ".join(pending).split(), dtype=np.float32)
+            except ValueError:
+                first = len(lines) - len(pending)
+                for i, row in enumerate(pending):  # the slow path, only to name the line
+                    try:
+                        np.array(row.split(), dtype=np.float32)
+                    except ValueError:
+                        raise LexiconError(f"{path}: line {lines[first + i]}: non-numeric vector value in the "
+                                           f"vector of {words[first + i]!r}") from None
+                raise
             chunks.append(flat.reshape(len(pending), dim))
             pending.clear()
 
+    line_no = 0
     with open(path, encoding="utf-8", errors="strict") as fh:
         for line_no, line in enumerate(fh, start=1):
             parts = line.rstrip("\r\n").rstrip(" ").split(" ")
             if line_no == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                dim = int(parts[1])
+                header, dim = int(parts[0]), int(parts[1])
                 continue
             if len(parts) == 1 and not parts[0].strip():
                 continue
+            entries += 1
             if dim is None:
                 dim = len(parts) - 1
                 if dim < 1:
-                    raise LexiconError(f"{name}: line {line_no} has a word but no vector values")
+                    raise LexiconError(f"{path}: line {line_no} has a word but no vector values")
             if len(parts) != dim + 1:
                 raise LexiconError(
-                    f"{name}: line {line_no} has {len(parts) - 1} values, expected {dim} "
+                    f"{path}: line {line_no} has {len(parts) - 1} values, expected {dim} "
                     "(a .vec line is a word followed by its values, separated by single spaces)"
                 )
             word = parts[0]
@@ -310,26 +329,29 @@ def _load_vec(path: Path, max_words: int | None, name: str, on_duplicate: str) -
             if word in seen:
                 if on_duplicate == "keep_first":
                     continue
-                raise LexiconError(f"{name}: duplicate word {word!r} at line {line_no}")
+                raise LexiconError(f"{path}: line {line_no}: duplicate word {word!r}")
             seen.add(word)
             words.append(word)
+            lines.append(line_no)
             pending.append(" ".join(parts[1:]))
             if len(pending) >= 10_000:
-                try:
-                    flush()
-                except ValueError as exc:
-                    raise LexiconError(f"{name}: non-numeric vector value near line {line_no}") from exc
+                flush()
             if limit is not None and len(words) >= limit:
+                complete = fh.readline() == ""
                 break
-    try:
-        flush()
-    except ValueError as exc:
-        raise LexiconError(f"{name}: non-numeric vector value in {path}") from exc
+    flush()
+    if header is not None and complete and entries != header:
+        raise LexiconError(f"{path}: the header (line 1) says {header} words, the file has {entries} word lines; "
+                           "fix the header or the file (a truncated download?)")
     if skipped_space:
         log.warning("%s: skipped %d words containing whitespace", name, skipped_space)
     if not words:
         raise LexiconError(f"{name}: no vectors in {path}")
     vectors = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if bad.size:
+        raise LexiconError(f"{path}: line {lines[bad[0]]}: the vector of {words[bad[0]]!r} contains NaN or inf "
+                           f"({bad.size} such lines)")
     return Embeddings(words, np.zeros(len(words), dtype=np.int64), vectors, name=name)
 
 
@@ -373,17 +395,11 @@ def embeddings_from_table(table: pa.Table, *, name: str = "embeddings") -> Embed
     return Embeddings(words, counts, vectors, name=name)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-
-
 def write_embeddings(emb: Embeddings, path: str | os.PathLike[str]) -> Path:
     """Write atomically (temporary file, then rename) as Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``)."""
     path = Path(path)
     table = embeddings_to_table(emb)
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
+    tmp = str(tmp_sibling(path))
     try:
         if path.suffix in (".arrow", ".feather", ".ipc"):
             with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

@@ -14,6 +14,7 @@ Either way the stage writes `data/models/base/models.json`, the one place later 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from typing import Any
 
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, Params, TinyModelsConfig
-from lingualift_core.stages.common import Paths, Progress, setup_logging, write_meta
+from lingualift_core.stages.common import Paths, Progress, setup_logging, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.base_models")
 
@@ -174,26 +175,66 @@ def _tokenizer(cfg: TinyModelsConfig, texts: Sequence[str], kind: str, vocab_siz
 def build_tiny(params: Params, texts: Mapping[str, Any], out: Path, plots: Mapping[str, Path]) -> dict[str, Any]:
     """Trains the tokenizers, pre-trains both tiny models and saves them under `out/{encoder,llm}`.
 
-    With `base_models.tiny.parallel` the encoder trains in a second process while this one trains the LLM (the
-    two are independent; each runs at `threads` torch threads, so two cores do the work of one in half the
-    time). Returns the metrics (accuracies on held-out text, final losses, parameter counts, seconds)."""
+    `base_models.tiny.processes` > 1: data parallel, every process (one core each) draws the same batches and
+    trains on its share of their rows; the LLM first, then the encoder; this process (rank 0) evaluates and
+    saves. `base_models.tiny.parallel`: the encoder trains in a second process while this one trains the LLM.
+    Returns the metrics (accuracies on held-out text, final losses, parameter counts, seconds)."""
     cfg: TinyModelsConfig = params.base_models.tiny
     seed, pivot = params.pipeline.seed, params.pipeline.pivot
     split = {lang: _split(t, cfg.eval_sentences) for lang, t in texts["corpora"].items()}
     enc_args = (cfg, seed, split, texts["questions"], out, plots["encoder"])
-    if cfg.parallel:
+    llm_args = (cfg, seed, split[pivot], texts, out, plots["llm"])
+    if cfg.processes > 1:
+        llm_metrics, enc_metrics = _data_parallel(cfg.processes, llm_args, enc_args)
+    elif cfg.parallel:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: the parent may already hold torch's thread pools
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             encoder = pool.submit(build_encoder, *enc_args)
-            llm_metrics = build_llm(cfg, seed, split[pivot], texts, out, plots["llm"])
+            llm_metrics = build_llm(*llm_args)
             enc_metrics = encoder.result()
     else:
         enc_metrics = build_encoder(*enc_args)
-        llm_metrics = build_llm(cfg, seed, split[pivot], texts, out, plots["llm"])
+        llm_metrics = build_llm(*llm_args)
     return {"source": "tiny", "encoder": enc_metrics, "llm": llm_metrics}
+
+
+def _data_parallel(world: int, llm_args: tuple, enc_args: tuple) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Rank 0 here, ranks 1.. in spawned processes; each runs `build_llm` then `build_encoder` in one gloo group.
+    Returns rank 0's (llm, encoder) metrics."""
+    import multiprocessing
+    import socket
+    from concurrent.futures import ProcessPoolExecutor
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with ProcessPoolExecutor(max_workers=world - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        replicas = [pool.submit(_replica, rank, world, port, llm_args, enc_args) for rank in range(1, world)]
+        result = _replica(0, world, port, llm_args, enc_args)
+        for r in replicas:
+            r.result()  # a replica's failure surfaces here
+    return result
+
+
+def _replica(rank: int, world: int, port: int, llm_args: tuple, enc_args: tuple) -> tuple[dict, dict]:
+    import torch.distributed as dist
+
+    setup_logging()
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        return build_llm(*llm_args), build_encoder(*enc_args)
+    finally:
+        dist.destroy_process_group()
+
+
+def _primary() -> bool:
+    """False in the replicas of a data-parallel run (they train, rank 0 evaluates and saves)."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
 
 
 def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[list[str], list[str]]],
@@ -212,11 +253,14 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
     enc_tok = _tokenizer(cfg, enc_texts, "encoder", enc_cfg.vocab_size, enc_cfg.max_positions)
     config = tiny_encoder_config(len(enc_tok), hidden=enc_cfg.hidden, layers=enc_cfg.layers, heads=enc_cfg.heads,
                                  max_positions=enc_cfg.max_positions)
-    with Progress("base_models:encoder", total=enc_cfg.steps) as bar:
+    primary = _primary()
+    with Progress("base_models:encoder", total=enc_cfg.steps) if primary else contextlib.nullcontext() as bar:
         mlm, history = pretrain_encoder_mlm(
             enc_texts, enc_tok, config, steps=enc_cfg.steps, batch_size=enc_cfg.batch_size, lr=enc_cfg.lr,
             seq_len=enc_cfg.seq_len, seed=seed, warmup_ratio=enc_cfg.warmup_ratio, num_threads=cfg.threads,
-            on_step=_progress_callback(bar, "encoder", max(1, enc_cfg.steps // 10)))
+            on_step=_progress_callback(bar, "encoder", max(1, enc_cfg.steps // 10)) if primary else None)
+    if not primary:
+        return {}
     held = [t for _, h in split.values() for t in h]
     metrics = {
         "vocab_size": len(enc_tok),
@@ -263,7 +307,8 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
                          llm_cfg.max_positions)
     config = tiny_llm_config(len(llm_tok), hidden=llm_cfg.hidden, layers=llm_cfg.layers, heads=llm_cfg.heads,
                              max_positions=llm_cfg.max_positions)
-    with Progress("base_models:llm", total=llm_cfg.steps) as bar:
+    primary = _primary()
+    with Progress("base_models:llm", total=llm_cfg.steps) if primary else contextlib.nullcontext() as bar:
         llm, history = pretrain_llm_clm(
             llm_texts, llm_tok, config, steps=llm_cfg.steps, batch_size=llm_cfg.batch_size, lr=llm_cfg.lr,
             seq_len=llm_cfg.seq_len, seed=seed + 1, warmup_ratio=llm_cfg.warmup_ratio,
@@ -271,7 +316,10 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
             copy_decay_ratio=llm_cfg.copy_decay_ratio, copy_sources=en_train,
             copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
             copy_random_fraction=llm_cfg.copy_random_fraction, streams=streams,
-            num_threads=cfg.threads, on_step=_progress_callback(bar, "llm", max(1, llm_cfg.steps // 10)))
+            num_threads=cfg.threads,
+            on_step=_progress_callback(bar, "llm", max(1, llm_cfg.steps // 10)) if primary else None)
+    if not primary:
+        return {}
     copy = (copy_accuracy(llm, llm_tok, en_held, num_threads=cfg.threads, return_details=True)
             if en_held else {"token_accuracy": None, "exact_match": None})
     dev = task_accuracy(llm, llm_tok, texts["dev"], num_threads=cfg.threads) if texts["dev"] else None
@@ -354,6 +402,6 @@ def run(params: Params, root: Path) -> dict:
         metrics["cpu_seconds"] = round(time.process_time() - c0, 1)
         artifacts.write_json(out / MODELS_FILE, doc)
         write_meta(out, "base_models", params, ["pipeline", "base_models"], {"metrics": metrics, "models": doc})
-    artifacts.write_json(paths.metrics_file("base_models"), metrics)
+    write_metrics(paths, "base_models", metrics)
     log.info("base_models: done in %.0f s", metrics["seconds"])
     return metrics

@@ -30,7 +30,7 @@ from lingualift_core.codeswitch import (
 )
 from lingualift_core.config import Params
 from lingualift_core.languages import get_language
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 from lingualift_core.stages.lexicon import LEXICON
 from lingualift_core.text.tokenize import load_pipeline, tokenize_batches
 
@@ -56,14 +56,37 @@ def load_lexicon(paths: Paths, lang: str) -> pa.Table:
                      "score": table.column("csls")})
 
 
-def _task_pos_distribution(params: Params, paths: Paths, limit: int = 2000) -> pa.Table:
-    """UPOS counts of (up to `limit`) English task inputs, tagged with the same pipeline as the corpus."""
-    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["id", "input"]).slice(0, limit)
+def _tagged_task_inputs(params: Params, paths: Paths) -> list[pa.RecordBatch]:
+    """The English training-split task inputs, tagged with the same pipeline as the corpus (TOKENIZED columns)."""
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["id", "input"])
     pipeline = load_pipeline(params.pipeline.pivot, params.pipeline.pivot, params.tokenize.english_model,
                              params.tokenize.use_blis)
-    batches = tokenize_batches(pipeline, sft.column("id").to_pylist(), sft.column("input").to_pylist(),
-                               params.tokenize.batch_size)
-    return pos_distribution(batches)
+    return list(tokenize_batches(pipeline, sft.column("id").to_pylist(), sft.column("input").to_pylist(),
+                                 params.tokenize.batch_size))
+
+
+_POS_TABLE_ROWS = 2000  # task inputs counted for the POS table (paper Table 18)
+
+
+def _first_rows(batches: list[pa.RecordBatch], n: int) -> list[pa.RecordBatch]:
+    """The first `n` rows of `batches`."""
+    out = []
+    for b in batches:
+        if n <= 0:
+            break
+        out.append(b.slice(0, n))
+        n -= b.num_rows
+    return out
+
+
+def _task_question_records(builder: CodeSwitchBuilder, tagged: list[pa.RecordBatch], names: dict[str, str],
+                           seed: int) -> list[pa.Table]:
+    """Stage-1 records of the code-switched English task questions (`codeswitch.task_questions`): inputs shaped
+    like the test questions, switched with the induced lexicons like the corpus (never a toy-language problem)."""
+    parts = [stage1_records(cs, names, seed=seed) for batch in tagged for _, cs in builder.process(batch)
+             if cs.num_rows]
+    parts += [stage1_records(cs, names, seed=seed) for _, cs in builder.finish() if cs.num_rows]
+    return parts
 
 
 def run(params: Params, root: Path) -> dict:
@@ -72,11 +95,11 @@ def run(params: Params, root: Path) -> dict:
     lexicons = {lang: load_lexicon(paths, lang) for lang in pipe.targets}
     languages = [TargetLanguage(lang, get_language(lang).name, get_language(lang).no_space) for lang in pipe.targets]
     names = {t.code: t.name for t in languages}
-    builder = CodeSwitchBuilder(
-        CodeSwitchConfig(pos_group=cfg.pos_group, ratio=cfg.ratio, top_k=cfg.top_k, selection=cfg.selection,
-                         temperature=cfg.temperature, seed=pipe.seed, max_sentences_per_lang=cfg.max_sentences_per_lang,
-                         min_replaced=cfg.min_replaced, exclude_stop_words=cfg.exclude_stop_words),
-        languages, lexicons)
+    cs_config = CodeSwitchConfig(
+        pos_group=cfg.pos_group, ratio=cfg.ratio, top_k=cfg.top_k, selection=cfg.selection,
+        temperature=cfg.temperature, seed=pipe.seed, max_sentences_per_lang=cfg.max_sentences_per_lang,
+        min_replaced=cfg.min_replaced, exclude_stop_words=cfg.exclude_stop_words)
+    builder = CodeSwitchBuilder(cs_config, languages, lexicons)
     source = paths.tokenized(pipe.pivot)
     artifacts.require_complete(paths.tokenized_dir(pipe.pivot))
     n_sentences = artifacts.read_table(source, artifacts.TOKENIZED, columns=["id"]).num_rows
@@ -93,20 +116,26 @@ def run(params: Params, root: Path) -> dict:
                 bar.update(batch.num_rows)
             for lang, cs in builder.finish():
                 _emit(lang, cs, writers, names, params, held, train_parts, holdout_parts)
-        records = pa.concat_tables(train_parts) if train_parts else STAGE1_SCHEMA.empty_table()
+        tagged = _tagged_task_inputs(params, paths)
+        # a builder of its own: the corpus builder's per-language caps and metrics stay the corpus's
+        task_parts = (_task_question_records(CodeSwitchBuilder(cs_config, languages, lexicons), tagged, names,
+                                             pipe.seed) if cfg.task_questions else [])
+        parts = train_parts + task_parts
+        records = pa.concat_tables(parts) if parts else STAGE1_SCHEMA.empty_table()
         if cfg.task_mix_share > 0:
             extra = _task_records(cfg.task_mix_file)
             records = mix_task_records(records, extra, cfg.task_mix_share, seed=pipe.seed)
         artifacts.write_table(out / paths.stage1_records.name, records, STAGE1)
         holdout = pa.concat_tables(holdout_parts) if holdout_parts else STAGE1_SCHEMA.empty_table()
         artifacts.write_table(out / paths.stage1_holdout.name, holdout, STAGE1)
-        dist = _task_pos_distribution(params, paths)
+        dist = pos_distribution(_first_rows(tagged, _POS_TABLE_ROWS))
         artifacts.write_table(out / paths.pos_distribution.name, dist, POS_DIST)
         metrics = _metrics(builder.metrics(), records, holdout, dist)
+        metrics["task_question_records"] = sum(p.num_rows for p in task_parts)
         write_meta(out, "codeswitch", params, ["pipeline", "codeswitch"], {"metrics": metrics})
     for warning in metrics.get("warnings", []):
         log.warning("codeswitch: %s", warning)
-    artifacts.write_json(paths.metrics_file("codeswitch"), metrics)
+    write_metrics(paths, "codeswitch", metrics)
     log.info("codeswitch: %d stage-1 records, %d held out", records.num_rows, holdout.num_rows)
     return metrics
 

@@ -5,6 +5,7 @@ Paths live here once; `dvc.yaml` spells the same paths, and a test checks that t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from lingualift_core import artifacts
 from lingualift_core.config import Params, section_to_dict
@@ -136,10 +138,23 @@ class Paths:
         return self.data / "meta" / stage
 
 
+# library chatter that means nothing to a user: faiss says which CPU build it loaded ("Could not load library with
+# AVX512 support" reads like an error and is not one); kept at debug level
+_QUIET_LOGGERS = ("faiss.loader",)
+
+
 def setup_logging() -> None:
-    """One format for every stage; DVC and Prefect capture stdout/stderr."""
+    """One format for every stage; DVC and Prefect capture stdout/stderr. Hugging Face's per-file loading and
+    saving bars are off: the stages show one progress bar per long loop."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr, force=True)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if os.environ.get("LINGUALIFT_DEBUG") else logging.WARNING)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers reads it when first imported
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
 
 def _line_mode() -> bool:
@@ -147,8 +162,9 @@ def _line_mode() -> bool:
 
 
 def progress_line(desc: str, done: int, total: int) -> None:
-    """Prints one machine-readable progress line (read by the Prefect task)."""
-    print(f"{PROGRESS_PREFIX} {desc} {done}/{total}", flush=True)
+    """Prints one machine-readable progress line to stderr (the Prefect task reads both streams; stdout stays
+    free for results, e.g. a benchmark's JSON)."""
+    print(f"{PROGRESS_PREFIX} {desc} {done}/{total}", file=sys.stderr, flush=True)
 
 
 class Progress:
@@ -162,6 +178,7 @@ class Progress:
         self.desc, self.total, self.done = desc, max(int(total), 0), 0
         self._last_pct = -1
         self._bar = None if _line_mode() else tqdm(total=self.total, desc=desc, unit=unit)
+        self._redirect: contextlib.AbstractContextManager | None = None
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -176,11 +193,17 @@ class Progress:
     def __enter__(self) -> Progress:
         if self._bar is None:
             progress_line(self.desc, 0, self.total)
+        else:  # log lines print above the bar instead of breaking it
+            self._redirect = logging_redirect_tqdm()
+            self._redirect.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.close()
+        if self._redirect is not None:
+            self._redirect.__exit__(*exc)
+            self._redirect = None
 
 
 def track(items: Iterable[T], desc: str, total: int) -> Iterator[T]:
@@ -196,6 +219,12 @@ def write_meta(folder: Path, stage: str, params: Params, sections: Iterable[str]
     """run_meta.json with the params sections the stage read."""
     config = {name: section_to_dict(getattr(params, name)) for name in sections}
     return artifacts.write_run_meta(folder, stage, config, params.pipeline.seed, extra)
+
+
+def write_metrics(paths: Paths, name: str, metrics: Mapping[str, Any]) -> Path:
+    """`data/metrics/<name>.json`: the stage's metrics plus when, where and from which commit it ran (`run`; the
+    metrics files are no stage's dependency, so volatile facts live here and not in run_meta.json)."""
+    return artifacts.write_json(paths.metrics_file(name), {**dict(metrics), "run": artifacts.run_record()})
 
 
 class Timer:

@@ -11,7 +11,7 @@ from pathlib import Path
 from lingualift_core import artifacts
 from lingualift_core import lexicon as lx
 from lingualift_core.config import ConfigError, Params
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.embeddings")
 
@@ -46,6 +46,6 @@ def run(params: Params, root: Path, lang: str) -> dict:
     with artifacts.atomic_dir(paths.embeddings_dir(lang)) as out:
         lx.write_embeddings(emb, out / paths.embeddings(lang).name)
         write_meta(out, f"embeddings@{lang}", params, ["pipeline", "embeddings"], {"metrics": metrics})
-    artifacts.write_json(paths.metrics_file(f"embeddings_{lang}"), metrics)
+    write_metrics(paths, f"embeddings_{lang}", metrics)
     log.info("embeddings %s: %d words x %d in %.1f s", lang, metrics["words"], metrics["dim"], seconds)
     return metrics

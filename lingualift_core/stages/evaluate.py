@@ -32,6 +32,7 @@ import gc
 import io
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ from lingualift_core.evaluate.reports import markdown_report, plot_accuracy_bars
 from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys, wilson_interval
 from lingualift_core.languages import levels_mapping
 from lingualift_core.sources import LoadReport, NoValidRowsError
-from lingualift_core.stages.common import Paths, Progress, Timer, write_meta
+from lingualift_core.stages.common import Paths, Progress, Timer, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.evaluate")
 
@@ -76,10 +77,6 @@ class EvalPaths(Paths):
     @property
     def eval_dir(self) -> Path:
         return self.data / "eval"
-
-    @property
-    def analysis_metrics(self) -> Path:
-        return self.metrics_file(f"{STAGE}_analysis")
 
 
 @dataclass
@@ -419,14 +416,15 @@ def operator_table(predictions: pa.Table, benchmarks: Mapping[str, Benchmark]) -
 
 
 def gate_checks(paths: Paths, gates: EvalGatesConfig) -> list[dict[str, Any]]:
-    """Each gate of `evaluate.gates` against the metrics its stage wrote: name, value, threshold, ok (None when
-    the stage did not measure it, e.g. hub base models have no dev accuracy)."""
-    def read(name: str) -> dict[str, Any]:
-        path = paths.metrics_file(name)
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    """Each gate of `evaluate.gates` against the metrics its stage recorded in its models' run_meta.json (a DVC
+    dependency of this stage; the metrics files carry timings, so reading them would make reruns stale): name,
+    value, threshold, ok (None when the stage did not measure it, e.g. hub base models have no dev accuracy)."""
+    def read(folder: Path) -> dict[str, Any]:
+        path = folder / artifacts.RUN_META
+        return json.loads(path.read_text(encoding="utf-8")).get("metrics", {}) if path.is_file() else {}
 
-    llm = read("base_models").get("llm", {})
-    stage1 = read("stage1")
+    llm = read(paths.data / "models" / "base").get("llm", {})
+    stage1 = read(paths.data / "models" / "stage1")
     checks = [("base LLM English dev accuracy", llm.get("english_dev_accuracy"), gates.base_llm_english_dev,
                "the pre-trained LLM does not solve the English task: nothing to transfer"),
               ("base LLM copy accuracy", llm.get("copy_accuracy"), gates.base_llm_copy,
@@ -641,8 +639,8 @@ def run(params: Params, root: Path) -> dict:
         (out / "accuracy.csv").write_text(accuracy_csv(scored, levels), encoding="utf-8")
         (out / "report.md").write_text(report, encoding="utf-8")
         write_meta(out, STAGE, params, ["pipeline", "base_models", "evaluate"], {"generation": generation})
-    artifacts.write_json(paths.metrics_file(STAGE), metrics)
-    artifacts.write_json(paths.analysis_metrics, analysis)
+    artifacts.write_json(paths.metrics_file(STAGE), metrics)  # keyed by system only; the run record: below
+    write_metrics(paths, f"{STAGE}_analysis", analysis)
     log.info("evaluate: wrote %s (%d predictions) and %s", paths.eval_dir, predictions.num_rows,
              paths.metrics_file(STAGE))
     return metrics
@@ -662,4 +660,33 @@ def _settings_md(cfg: EvaluateConfig, instruction: str, generation: Mapping[str,
         for bench, info in per["benchmarks"].items():
             lines.append(f"| {system} | {bench} | {info['prompts']} | {info['max_new_tokens']} | "
                          f"{info['truncated_generations']} | {info['seconds']} |")
+    return "\n".join(lines)
+
+
+def closing_summary(root: Path, benchmark: str | None = None) -> str:
+    """The run's result in a terminal: accuracy per language (rows) and system (columns, the floor first) on
+    `benchmark` (default: the first in accuracy.csv), the missed gates, and where the report is."""
+    paths = Paths(root)
+    table = paths.data / "eval" / "accuracy.csv"
+    if not table.is_file():
+        raise FileNotFoundError(f"{table}: missing; run `dvc repro evaluate` first")
+    with table.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    benchmark = benchmark or next((r["benchmark"] for r in rows if ":" not in r["benchmark"]), rows[0]["benchmark"])
+    rows = [r for r in rows if r["benchmark"] == benchmark]
+    systems = sorted({r["system"] for r in rows}, key=lambda s: (s != "layout_only", s != "lingualift", s))
+    langs = list(dict.fromkeys((r["lang"], r["level"]) for r in sorted(rows, key=lambda r: (r["lang"] != "en", r["lang"]))))
+    cell = {(r["system"], r["lang"]): f"{float(r['accuracy']):.1f}" for r in rows}
+    n = max((int(r["n"]) for r in rows), default=0)
+    width = max(10, *(len(s) for s in systems))
+    lines = [f"{benchmark}: accuracy in % ({n} problems per language; layout_only is the floor)",
+             f"{'lang':<6}{'level':<8}" + "".join(f"{s:>{width + 2}}" for s in systems)]
+    lines += [f"{lang:<6}{level:<8}" + "".join(f"{cell.get((s, lang), '-'):>{width + 2}}" for s in systems)
+              for lang, level in langs]
+    analysis = paths.metrics_file(f"{STAGE}_analysis")
+    if analysis.is_file():
+        gates = json.loads(analysis.read_text(encoding="utf-8")).get("gates", [])
+        lines += [f"gate missed: {g['gate']} {g['value']:.3f} < {g['threshold']}" for g in gates if g.get("ok") is False]
+    report = paths.data / "eval" / "report.md"
+    lines.append(f"report: {os.path.relpath(report) if report.is_relative_to(Path.cwd()) else report}")
     return "\n".join(lines)

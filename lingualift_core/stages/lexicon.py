@@ -19,7 +19,7 @@ import pyarrow as pa
 from lingualift_core import artifacts
 from lingualift_core import lexicon as lx
 from lingualift_core.config import ConfigError, LexiconConfig, Params
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.lexicon")
 
@@ -124,7 +124,7 @@ def run(params: Params, root: Path, lang: str) -> dict:
     with artifacts.atomic_dir(paths.lexicon_dir(lang)) as out:
         artifacts.write_table(out / paths.lexicon(lang).name, table, LEXICON)
         write_meta(out, f"lexicon@{lang}", params, ["pipeline", "lexicon"], {"metrics": metrics})
-    artifacts.write_json(paths.metrics_file(f"lexicon_{lang}"), metrics)
+    write_metrics(paths, f"lexicon_{lang}", metrics)
     log.info("lexicon en-%s: %s", lang, metrics)
     return metrics
 
@@ -137,7 +137,10 @@ def run_report(params: Params, root: Path) -> dict:
         path = paths.metrics_file(f"lexicon_{lang}")
         if not path.is_file():
             raise artifacts.ArtifactError(f"{path}: missing; run `dvc repro lexicon@{lang}` first")
-        report[f"en-{lang}"] = json.loads(path.read_text(encoding="utf-8"))
+        pair = json.loads(path.read_text(encoding="utf-8"))
+        pair.pop("run", None)
+        report[f"en-{lang}"] = pair
+    # both keyed by pair only (no run record: each pair's own metrics file has it)
     artifacts.write_json(paths.metrics_file("lexicon"), report)
     artifacts.write_json(paths.metrics_file("lexicon_report"), {
         pair: {"p_at_1_csls": m.get("p_at_1_csls"), "method_chosen": m.get("method_chosen")}

@@ -19,7 +19,7 @@ from lingualift_core import artifacts
 from lingualift_core.artifacts import CORPUS, LEXICON_PAIRS, MATH, PARALLEL, SFT
 from lingualift_core.config import ConfigError, LocalDataConfig, Params
 from lingualift_core.languages import get_language
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 from lingualift_core.toyworld import build_world, layout_floor, layout_only
 
 log = logging.getLogger("lingualift.prepare")
@@ -187,6 +187,6 @@ def run(params: Params, root: Path) -> dict:
     with artifacts.atomic_dir(paths.raw) as out:
         metrics = {"source": source, **write_outputs(out, data, params.pipeline.pivot)}
         write_meta(out, "prepare", params, ["pipeline", "prepare"], {"metrics": metrics})
-    artifacts.write_json(paths.metrics_file("prepare"), metrics)
+    write_metrics(paths, "prepare", metrics)
     log.info("prepare: %s", metrics)
     return metrics

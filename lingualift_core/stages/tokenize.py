@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lingualift_core import artifacts
 from lingualift_core.config import Params
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 from lingualift_core.text.tokenize import load_pipeline, tokenize_batches
 
 log = logging.getLogger("lingualift.tokenize")
@@ -50,6 +50,6 @@ def run(params: Params, root: Path, lang: str) -> dict:
         metrics = {"lang": lang, "sentences": len(texts), "tokens": n_tokens, "seconds": round(seconds, 3),
                    "tokens_per_second": round(n_tokens / max(seconds, 1e-9), 1), "pipeline": pipeline.package}
         write_meta(out, f"tokenize@{lang}", params, ["pipeline", "tokenize"], {"metrics": metrics})
-    artifacts.write_json(paths.metrics_file(f"tokenize_{lang}"), metrics)
+    write_metrics(paths, f"tokenize_{lang}", metrics)
     log.info("tokenize %s: %d tokens in %.1f s", lang, n_tokens, seconds)
     return metrics

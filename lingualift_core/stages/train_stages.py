@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from lingualift_core import artifacts
 from lingualift_core.config import ConfigError, Params, section_to_dict
 from lingualift_core.stages.base_models import BaseSource, base_sources, plot_file, write_plot
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 from lingualift_core.threads import torch_threads
 
 log = logging.getLogger("lingualift.train")
@@ -290,7 +290,7 @@ def _section_identity(section: Any) -> dict[str, Any]:
 
 def _finish(stage: str, paths: Paths, result: Any, metrics: Mapping[str, Any], ckpt_folder: Path) -> None:
     write_plot(plot_file(paths, f"{stage}_loss"), result.history)
-    artifacts.write_json(paths.metrics_file(stage), dict(metrics))
+    write_metrics(paths, stage, dict(metrics))
     if ckpt_folder.exists():
         shutil.rmtree(ckpt_folder)  # the saved model supersedes them
     log.info("%s: %s", stage, {k: v for k, v in metrics.items() if not isinstance(v, dict)})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lingualift_core import artifacts
 from lingualift_core.config import Params
-from lingualift_core.stages.common import Paths, Progress, write_meta
+from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
 from lingualift_core.text.tokenize import VocabularyCounter
 
 log = logging.getLogger("lingualift.vocab")
@@ -32,6 +32,6 @@ def run(params: Params, root: Path) -> dict:
     with artifacts.atomic_dir(paths.vocab_dir) as out:
         artifacts.write_table(out / paths.vocab.name, table, artifacts.VOCAB)
         write_meta(out, "vocab", params, ["pipeline", "tokenize"], {"metrics": metrics})
-    artifacts.write_json(paths.metrics_file("vocab"), metrics)
+    write_metrics(paths, "vocab", metrics)
     log.info("vocab: %d words, %d usable for code-switching", metrics["words"], metrics["kept"])
     return metrics

@@ -54,6 +54,9 @@ _OTHER_VERBS = ("likes", "sees", "counts", "wants", "needs", "paints", "washes",
 _MOVES = ("walks", "runs", "goes", "drives", "rides")
 _FEELINGS = ("happy", "sad", "tired", "glad", "busy")
 KINDS = ("gain", "loss", "transfer", "two_step")
+# transfer is left out by default: the 0.8M-parameter LLM restated the asked person's count right in ~50% of
+# two-person problems and chose the direction at chance (README, "The compact world")
+DEFAULT_KINDS = ("gain", "loss", "two_step")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class MiniWorldSpec:
     problem_text_share: float = 0.0
     test_share: float = 0.1
     dev_share: float = 0.05
-    kinds: tuple[str, ...] = field(default=KINDS)
+    kinds: tuple[str, ...] = field(default=DEFAULT_KINDS)
 
     def __post_init__(self) -> None:
         limits = {"names": len(_NAMES), "objects": len(_OBJECTS), "gain_verbs": len(_GAIN), "loss_verbs": len(_LOSS),

@@ -103,7 +103,7 @@ def lr_factor(step: int, total: int, warmup_ratio: float, min_lr_ratio: float) -
 def _train_loop(
     model: PreTrainedModel,
     batches: Iterator[dict],
-    loss_fn: Callable[[PreTrainedModel, dict], torch.Tensor],
+    loss_fn: Callable[..., tuple[torch.Tensor, torch.Tensor]],
     *,
     steps: int,
     lr: float,
@@ -113,8 +113,15 @@ def _train_loop(
     grad_clip: float | None,
     on_step: OnStep | None,
 ) -> History:
+    """AdamW with warmup + cosine decay over `steps` batches; `loss_fn` returns (summed loss, token count).
+
+    Under an initialised torch.distributed group (`base_models.tiny.processes`), every process draws the same full batch,
+    computes the loss of its rows (`rank::world`) divided by the whole batch's token count, and the gradients
+    are summed over the processes: the update is the one-process update up to float summation order."""
+    world, rank = _world()
     opt = _optimizer(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup_ratio, min_lr_ratio))
+    params = [p for p in model.parameters() if p.requires_grad]
     history: History = []
     model.train()
     t0 = time.perf_counter()
@@ -122,16 +129,23 @@ def _train_loop(
     for step in range(1, steps + 1):
         batch = next(batches)
         cur_lr = opt.param_groups[0]["lr"]
-        loss = loss_fn(model, batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss {loss.item()} at step {step} (lr {cur_lr:.2e})")
+        if world > 1:
+            total = loss_fn(model, batch, count_only=True)[1]
+            batch = {k: v[rank::world] for k, v in batch.items()}
+        loss_sum, count = loss_fn(model, batch)
+        total = count if world == 1 else total
+        loss = loss_sum / total.clamp(min=1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if world > 1:
+            loss = _sum_over_processes(params, loss.detach())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at step {step} (lr {cur_lr:.2e})")
         if grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         sched.step()
-        tokens += int(batch["attention_mask"].sum())
+        tokens += int(batch["attention_mask"].sum()) * world
         rec = {"step": step, "loss": float(loss.detach()), "lr": cur_lr}
         history.append(rec)
         if on_step is not None:
@@ -139,6 +153,26 @@ def _train_loop(
                                   "tokens": tokens})
     model.eval()
     return history
+
+
+def _world() -> tuple[int, int]:
+    """(world size, rank) of the initialised torch.distributed group, else (1, 0)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size(), torch.distributed.get_rank()
+    return 1, 0
+
+
+def _sum_over_processes(params: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> torch.Tensor:
+    """Sums the gradients (one flat all-reduce) and the loss over the processes; returns the summed loss."""
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads] + [loss.reshape(1)])
+    torch.distributed.all_reduce(flat)
+    offset = 0
+    for p, g in zip(params, grads):
+        n = g.numel()
+        p.grad = flat[offset:offset + n].view_as(g).clone()
+        offset += n
+    return flat[offset]
 
 
 def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,
@@ -212,15 +246,19 @@ def mask_tokens(
     return out, labels
 
 
-def _mlm_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
+def _mlm_loss(model: PreTrainedModel, batch: dict, count_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed cross-entropy over the masked positions, their count)."""
     labels = batch["labels"]
     sel = labels != -100
+    if count_only:
+        return torch.zeros(()), sel.sum()
     if hasattr(model, "bert") and hasattr(model, "cls"):
         # fast path: the vocabulary projection only at the ~15% masked positions
         hidden = model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
         logits = model.cls(hidden[sel])
-        return F.cross_entropy(logits.float(), labels[sel])
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss
+        return F.cross_entropy(logits.float(), labels[sel], reduction="sum"), sel.sum()
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    return F.cross_entropy(logits[sel].float(), labels[sel], reduction="sum"), sel.sum()
 
 
 def _special_ids(tokenizer) -> list[int]:
@@ -407,8 +445,16 @@ def pack_documents(docs: Sequence[Sequence[int]], seq_len: int, *, lookahead: in
     return windows
 
 
-def _clm_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+def _clm_loss(model: PreTrainedModel, batch: dict, count_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed next-token cross-entropy, the number of predicted tokens); labels -100 are ignored."""
+    labels = batch["labels"][:, 1:]
+    count = (labels != -100).sum()
+    if count_only:
+        return torch.zeros(()), count
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
+                           reduction="sum")
+    return loss, count
 
 
 def copy_share(step: int, total: int, copy_fraction: float, copy_fraction_start: float | None,
