@@ -17,7 +17,7 @@ import yaml
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from lingualift_core.config import ConfigError, parse_params
+from lingualift_core.config import ConfigError, load_params, parse_params
 from tasks.dvc_stage import run_dvc_stage
 
 DEPLOYMENT = "full"
@@ -84,6 +84,8 @@ def lingualift(stages: list[str] | None = None, force: bool = False,
     logger = get_run_logger()
     root_path = Path(root).resolve()
     apply_overrides(root_path / "params.yaml", overrides or {})
+    # a forced single stage skips DVC's `inputs` check: validate here, before any task removes an output
+    load_params(root_path / "params.yaml")
     chosen = select_stages(pipeline_stages(root_path), stages)
     logger.info("stages: %s", ", ".join(chosen))
     results = []
@@ -95,5 +97,9 @@ def lingualift(stages: list[str] | None = None, force: bool = False,
 
 
 def serve(root: Path) -> None:
-    """Serves the deployment `lingualift/full` from this process (one run at a time: DVC locks the repo)."""
-    lingualift.serve(name=DEPLOYMENT, limit=1, parameters={"root": str(root)})
+    """Serves the deployment `lingualift/full` from this process (one run at a time: DVC locks the repo).
+
+    On SIGTERM Prefect's runner shuts down without pausing the deployment's schedules (it has none, and pausing
+    is an API call that hangs when the Prefect server is already gone). A stage that was running keeps its
+    previous outputs: every artifact is replaced atomically."""
+    lingualift.serve(name=DEPLOYMENT, limit=1, parameters={"root": str(root)}, pause_on_shutdown=False)

@@ -138,3 +138,17 @@ def test_artifacts_are_readable_by_others(tmp_path: Path) -> None:
     assert stat.S_IMODE(table.stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "folder" / "m.json").stat().st_mode) == 0o644
+
+
+def test_setup_logging_quiets_library_chatter(monkeypatch) -> None:
+    import logging
+
+    from lingualift_core.stages.common import setup_logging
+
+    monkeypatch.delenv("LINGUALIFT_DEBUG", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)  # restored afterwards
+    setup_logging()
+    for name in ("faiss.loader", "httpx"):  # "Could not load library with AVX512 support", one line per serve poll
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    assert logging.getLogger("lingualift.tokenize").isEnabledFor(logging.INFO)
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"

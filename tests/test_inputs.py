@@ -57,3 +57,14 @@ def test_paths_inside_dvc_outputs_are_left_to_dvc(tmp_path: Path) -> None:
     (root / "data" / "raw" / "benchmarks" / "math_test.parquet").write_bytes(b"x")
     found = inputs.manifests(load_params(root / "params.yaml"), root)
     assert found["evaluate"] == {} and found["prepare"] == {}
+
+
+def test_leftover_checkpoints_are_reported(tmp_path: Path) -> None:
+    from lingualift_core.stages.common import Paths
+
+    paths = Paths(tmp_path)
+    assert inputs.leftover_checkpoints(paths) == []
+    (paths.data / "checkpoints" / "stage1" / "step-100").mkdir(parents=True)
+    (paths.data / "checkpoints" / "stage1" / "step-100" / "w.bin").write_bytes(b"x" * 3 * 2**20)
+    notes = inputs.leftover_checkpoints(paths)
+    assert len(notes) == 1 and "stage1 (3 MiB): checkpoints of an unfinished stage1 run" in notes[0]

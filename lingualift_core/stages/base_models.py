@@ -277,7 +277,9 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
     base_encoder(mlm, seed=seed).save_pretrained(out / "encoder")
     enc_tok.save_pretrained(out / "encoder")
     write_plot(plot, history)
-    log.info("encoder: %s", {k: v for k, v in metrics.items() if k != "mlm_accuracy_per_lang"})
+    log.debug("encoder: %s", {k: v for k, v in metrics.items() if k != "mlm_accuracy_per_lang"})
+    log.info("encoder: %d steps in %.0f s, held-out masked-word accuracy %s", metrics["steps"], metrics["seconds"],
+             "-" if metrics["mlm_accuracy"] is None else f"{metrics['mlm_accuracy']:.3f}")
     return metrics
 
 
@@ -340,7 +342,10 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
     llm.save_pretrained(out / "llm")
     llm_tok.save_pretrained(out / "llm")
     write_plot(plot, history)
-    log.info("llm: %s", {k: v for k, v in metrics.items() if k != "english_dev_examples"})
+    log.debug("llm: %s", {k: v for k, v in metrics.items() if k != "english_dev_examples"})
+    log.info("llm: %d steps in %.0f s, English dev accuracy %s (gate: the task before any fine-tuning), copy "
+             "accuracy %s", metrics["steps"], metrics["seconds"],
+             *("-" if metrics[k] is None else f"{metrics[k]:.3f}" for k in ("english_dev_accuracy", "copy_accuracy")))
     return metrics
 
 

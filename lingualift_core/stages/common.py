@@ -139,8 +139,8 @@ class Paths:
 
 
 # library chatter that means nothing to a user: faiss says which CPU build it loaded ("Could not load library with
-# AVX512 support" reads like an error and is not one); kept at debug level
-_QUIET_LOGGERS = ("faiss.loader",)
+# AVX512 support" reads like an error and is not one); httpx logs every poll of `lingualift serve`
+_QUIET_LOGGERS = ("faiss.loader", "httpx", "httpcore")
 
 
 def setup_logging() -> None:

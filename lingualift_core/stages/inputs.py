@@ -170,6 +170,19 @@ def _existing(root: Path, text: str) -> Path | None:
     return path if path.exists() else None
 
 
+def leftover_checkpoints(paths: Paths) -> list[str]:
+    """One line per `data/checkpoints/<stage>` folder: a training stage removes its checkpoints once its model is
+    saved, so any left are from an unfinished run (also when DVC later restored the stage from its cache)."""
+    notes = []
+    root = paths.data / "checkpoints"
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        notes.append(f"{folder} ({size / 2**20:.0f} MiB): checkpoints of an unfinished {folder.name} run; the next "
+                     f"{folder.name} run resumes from them when its inputs and params match and discards them "
+                     "otherwise; delete the folder to free the space")
+    return notes
+
+
 def run(params: Params, root: Path) -> dict:
     """Writes `data/inputs/<stage>.json` for every stage of `dvc.yaml`; returns {stage: number of inputs}."""
     paths = Paths(root)
@@ -178,6 +191,8 @@ def run(params: Params, root: Path) -> dict:
         for stage, inputs in found.items():
             artifacts.write_json(out / f"{stage}.json", {"stage": stage, "inputs": inputs})
         write_meta(out, STAGE, params, [])
+    for note in leftover_checkpoints(paths):
+        log.warning("inputs: %s", note)
     named = {stage: len(inputs) for stage, inputs in found.items() if inputs}
     log.info("inputs: params valid; %d stages, %d params-named inputs%s", len(found), sum(named.values()),
              f" ({', '.join(f'{s}: {n}' for s, n in named.items())})" if named else "")

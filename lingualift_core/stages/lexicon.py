@@ -125,7 +125,11 @@ def run(params: Params, root: Path, lang: str) -> dict:
         artifacts.write_table(out / paths.lexicon(lang).name, table, LEXICON)
         write_meta(out, f"lexicon@{lang}", params, ["pipeline", "lexicon"], {"metrics": metrics})
     write_metrics(paths, f"lexicon_{lang}", metrics)
-    log.info("lexicon en-%s: %s", lang, metrics)
+    log.debug("lexicon en-%s: %s", lang, metrics)
+    p1 = metrics.get("p_at_1_csls")
+    log.info("lexicon en-%s: %d translation pairs, init %s, P@1 (CSLS) %s on %d gold words, %.0f s", lang,
+             metrics.get("n_pairs", 0), metrics.get("method_chosen", metrics.get("method")),
+             "-" if p1 is None else f"{p1:.3f}", metrics.get("n_eval_words", 0), metrics.get("seconds", 0.0))
     return metrics
 
 

@@ -188,5 +188,9 @@ def run(params: Params, root: Path) -> dict:
         metrics = {"source": source, **write_outputs(out, data, params.pipeline.pivot)}
         write_meta(out, "prepare", params, ["pipeline", "prepare"], {"metrics": metrics})
     write_metrics(paths, "prepare", metrics)
-    log.info("prepare: %s", metrics)
+    log.debug("prepare: %s", metrics)
+    log.info("prepare: %d corpus lines in %d languages, %s English train / %s dev problems, %s test problems per "
+             "language", sum(metrics.get("corpus_sentences", {}).values()), len(metrics.get("corpus_sentences", {})),
+             metrics.get("math_train"), metrics.get("math_dev"),
+             max((metrics.get("math_test_per_language") or {}).values(), default=0))
     return metrics

@@ -293,7 +293,11 @@ def _finish(stage: str, paths: Paths, result: Any, metrics: Mapping[str, Any], c
     write_metrics(paths, stage, dict(metrics))
     if ckpt_folder.exists():
         shutil.rmtree(ckpt_folder)  # the saved model supersedes them
-    log.info("%s: %s", stage, {k: v for k, v in metrics.items() if not isinstance(v, dict)})
+    log.debug("%s: %s", stage, {k: v for k, v in metrics.items() if not isinstance(v, dict)})
+    recall = metrics.get("parallel_recall_per_lang")
+    log.info("%s: %s steps (%.1f epochs) in %.0f s, final loss %s%s", stage, metrics.get("steps"),
+             metrics.get("epochs") or 0.0, metrics.get("seconds") or 0.0, metrics.get("final_loss_avg10"),
+             f"; whole-sentence recall {', '.join(f'{k} {v:.2f}' for k, v in recall.items())}" if recall else "")
 
 
 # --------------------------------------------------------------------------------------------- stage 1
