@@ -220,10 +220,14 @@ def _data_parallel(world: int, llm_args: tuple, enc_args: tuple) -> tuple[dict[s
 
 
 def _replica(rank: int, world: int, port: int, llm_args: tuple, enc_args: tuple) -> tuple[dict, dict]:
+    from datetime import timedelta
+
     import torch.distributed as dist
 
     setup_logging()
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    # a bounded wait: a replica blocked in a collective after rank 0 failed ends instead of hanging the stage
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=timedelta(minutes=10))
     try:
         return build_llm(*llm_args), build_encoder(*enc_args)
     finally:
