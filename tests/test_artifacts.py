@@ -152,3 +152,9 @@ def test_setup_logging_quiets_library_chatter(monkeypatch) -> None:
         assert not logging.getLogger(name).isEnabledFor(logging.INFO)
     assert logging.getLogger("lingualift.tokenize").isEnabledFor(logging.INFO)
     assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+    monkeypatch.setenv("RANK", "1")  # a second process of a data-parallel launch logs warnings only
+    setup_logging()
+    assert not logging.getLogger("lingualift.train").isEnabledFor(logging.INFO)
+    monkeypatch.setenv("RANK", "0")
+    setup_logging()
+    assert logging.getLogger("lingualift.train").isEnabledFor(logging.INFO)

@@ -146,8 +146,10 @@ _QUIET_LOGGERS = ("faiss.loader", "httpx", "httpcore")
 def setup_logging() -> None:
     """One format for every stage; DVC and Prefect capture stdout/stderr. Hugging Face's per-file loading and
     saving bars are off: the stages show one progress bar per long loop."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr, force=True)
+    # in a multi-process launch (accelerate sets RANK) only rank 0 logs progress; the others log warnings only
+    level = logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+                        force=True)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if os.environ.get("LINGUALIFT_DEBUG") else logging.WARNING)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers reads it when first imported
