@@ -68,3 +68,15 @@ def test_leftover_checkpoints_are_reported(tmp_path: Path) -> None:
     (paths.data / "checkpoints" / "stage1" / "step-100" / "w.bin").write_bytes(b"x" * 3 * 2**20)
     notes = inputs.leftover_checkpoints(paths)
     assert len(notes) == 1 and "stage1 (3 MiB): checkpoints of an unfinished stage1 run" in notes[0]
+
+
+def test_every_stage_depends_on_its_manifest() -> None:
+    import yaml
+
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for name, spec in stages.items():
+        if name == "inputs":
+            assert spec.get("always_changed") is True
+            continue
+        body, suffix = (spec["do"], "@${item}") if "foreach" in spec else (spec, "")
+        assert f"data/inputs/{name}{suffix}.json" in body["deps"], name

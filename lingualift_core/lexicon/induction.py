@@ -54,7 +54,7 @@ from lingualift_core.threads import torch_threads
 
 from .embeddings import Embeddings, _check_pair
 from .errors import LexiconError
-from .knn import as_f32, csls_mutual, csls_search, limit_threads, mean_topk_sim, single_threaded_blas, unit_rows
+from .knn import as_f32, csls_mutual, csls_search, blas_threads, limit_threads, mean_topk_sim, unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def normalize_vectors(x: np.ndarray, spec: str | None = NORMALIZE_DEFAULT) -> np
 def procrustes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Orthogonal W minimising ||a W^T - b||_F: W = U V^T with U S V^T = svd(b^T a)."""
     m = b.astype(np.float64).T @ a.astype(np.float64)
-    with single_threaded_blas():
+    with blas_threads(1):
         u, _, vt = np.linalg.svd(m)
     return (u @ vt).astype(np.float32)
 
@@ -314,7 +314,7 @@ def robust_init_dictionary(xs_norm: np.ndarray, zt_norm: np.ndarray, *, vocab: i
         # U S U^T = X (X^T X)^(-1/2) X^T: a d x d eigendecomposition instead of an n x d SVD.
         xf = as_f32(x[:n])
         gram = xf.astype(np.float64).T @ xf.astype(np.float64)
-        with single_threaded_blas():
+        with blas_threads(1):
             lam, v = np.linalg.eigh(gram)
         keep = lam > lam.max() * 1e-10
         inv_sqrt = np.where(keep, 1.0 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)

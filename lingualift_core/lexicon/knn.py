@@ -34,6 +34,7 @@ from typing import Iterator, Literal
 import faiss
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from lingualift_core.threads import torch_threads
 
@@ -61,34 +62,17 @@ def limit_threads(threads: int | None) -> Iterator[None]:
     old_faiss = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(int(threads))
     try:
-        with torch_threads(int(threads)), _blas_threads(int(threads)):
+        with torch_threads(int(threads)), blas_threads(int(threads)):
             yield
     finally:
         faiss.omp_set_num_threads(old_faiss)
 
 
 @contextmanager
-def _blas_threads(threads: int) -> Iterator[None]:
-    """numpy's BLAS (and any other loaded BLAS) limited to `threads`; no-op without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
+def blas_threads(threads: int) -> Iterator[None]:
+    """numpy's BLAS (and any other loaded BLAS) limited to `threads` for a block. `blas_threads(1)` around small
+    LAPACK calls (300 x 300 eigh/SVD): OpenBLAS threads made them 10-20x slower on a shared 2-core CPU."""
     with threadpool_limits(limits=threads, user_api="blas"):
-        yield
-
-
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Small LAPACK calls (300 x 300 eigh/SVD) run single-threaded: OpenBLAS threads made them 10-20x slower
-    on a shared 2-core CPU. No-op without threadpoolctl (a scikit-learn dependency)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
         yield
 
 
@@ -106,42 +90,14 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _ivf_index(base: np.ndarray, seed: int) -> faiss.Index:
-    """IVF over `base`: 8 sqrt(n) lists, k-means (10 iterations) on 12 points per list, 8 lists probed.
-
-    At 200k x 300 this scans ~450 rows per query instead of 200k; the mean of the top-10 similarities it
-    returns was within 0.006 (mean absolute error) of the exact value on the synthetic benchmark data.
-    """
-    n, d = base.shape
-    nlist = max(1, int(8 * math.sqrt(n)))
-    quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.cp.seed = int(seed)
-    index.cp.niter = 10
-    index.cp.min_points_per_centroid = 4
-    rng = np.random.default_rng(seed)
-    n_train = min(n, 12 * nlist)
-    train = base if n_train == n else base[np.sort(rng.choice(n, n_train, replace=False))]
-    index.train(as_f32(train))
-    index.add(base)
-    index.nprobe = min(nlist, 8)
-    return index
-
-
 def knn_ip(
     queries: np.ndarray,
     base: np.ndarray,
     k: int,
-    *,
-    approximate: bool = False,
-    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of `base` rows by inner product for every row of `queries`: (similarities, indices), each (nq, k).
-
-    k is clamped to len(base). Exact (`IndexFlatIP`) unless `approximate` (`IndexIVFFlat`, nprobe 8 of
-    8 sqrt(n) lists; missing neighbours come back as index -1 / similarity -inf). `mean_topk_sim` no longer
-    uses the approximate path (see `_ivf_mean_topk`); it stays for callers that need neighbour ids.
-    """
+    """Exact top-k of `base` rows by inner product for every row of `queries` (`IndexFlatIP`, queries searched
+    in batches): (similarities, indices), each (nq, k); k is clamped to len(base). The approximate
+    neighbourhood term of CSLS is `_ivf_mean_topk`."""
     queries = as_f32(queries)
     base = as_f32(base)
     if queries.ndim != 2 or base.ndim != 2 or queries.shape[1] != base.shape[1]:
@@ -149,18 +105,13 @@ def knn_ip(
     k = min(int(k), base.shape[0])
     if k < 1:
         raise LexiconError("knn: empty base or k < 1")
-    if approximate:
-        index = _ivf_index(base, seed)
-    else:
-        index = faiss.IndexFlatIP(base.shape[1])
-        index.add(base)
+    index = faiss.IndexFlatIP(base.shape[1])
+    index.add(base)
     sims = np.empty((queries.shape[0], k), dtype=np.float32)
     idx = np.empty((queries.shape[0], k), dtype=np.int64)
     for start in range(0, queries.shape[0], SEARCH_BATCH):
         stop = min(start + SEARCH_BATCH, queries.shape[0])
         sims[start:stop], idx[start:stop] = index.search(queries[start:stop], k)
-    if approximate:
-        sims[idx < 0] = -np.inf
     return sims, idx
 
 
@@ -260,7 +211,7 @@ def _ivf_mean_topk(queries: np.ndarray, base: np.ndarray, k: int, *, seed: int =
     # many small GEMMs: one BLAS thread each, the lists split over `workers` Python threads (numpy releases
     # the GIL); multi-threaded BLAS on 450 x 56 blocks spent its time waking threads on a shared CPU
     workers = max(1, min(torch.get_num_threads(), 8))
-    with _blas_threads(1):
+    with blas_threads(1):
         if workers == 1:
             scan(range(nlist))
         else:

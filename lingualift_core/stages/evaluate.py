@@ -672,14 +672,22 @@ def closing_summary(root: Path, benchmark: str | None = None) -> str:
         raise FileNotFoundError(f"{table}: missing; run `dvc repro evaluate` first")
     with table.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"{table}: no rows; rerun `dvc repro evaluate`")
     benchmark = benchmark or next((r["benchmark"] for r in rows if ":" not in r["benchmark"]), rows[0]["benchmark"])
     rows = [r for r in rows if r["benchmark"] == benchmark]
-    systems = sorted({r["system"] for r in rows}, key=lambda s: (s != "layout_only", s != "lingualift", s))
+    if not rows:
+        raise ValueError(f"{table}: no rows for benchmark {benchmark!r}")
+    # the floor systems (`evaluate.systems.<name>.floor`) as the evaluation that wrote the table configured them
+    meta = json.loads((table.parent / artifacts.RUN_META).read_text(encoding="utf-8"))
+    floors = [name for name, spec in meta["config"]["evaluate"]["systems"].items() if spec.get("floor")]
+    systems = sorted({r["system"] for r in rows}, key=lambda s: (s not in floors, s != "lingualift", s))
     langs = list(dict.fromkeys((r["lang"], r["level"]) for r in sorted(rows, key=lambda r: (r["lang"] != "en", r["lang"]))))
     cell = {(r["system"], r["lang"]): f"{float(r['accuracy']):.1f}" for r in rows}
     n = max((int(r["n"]) for r in rows), default=0)
     width = max(10, *(len(s) for s in systems))
-    lines = [f"{benchmark}: accuracy in % ({n} problems per language; layout_only is the floor)",
+    floor_note = f"; {', '.join(floors)} {'is the floor' if len(floors) == 1 else 'are floors'}" if floors else ""
+    lines = [f"{benchmark}: accuracy in % ({n} problems per language{floor_note})",
              f"{'lang':<6}{'level':<8}" + "".join(f"{s:>{width + 2}}" for s in systems)]
     lines += [f"{lang:<6}{level:<8}" + "".join(f"{cell.get((s, lang), '-'):>{width + 2}}" for s in systems)
               for lang, level in langs]

@@ -129,6 +129,7 @@ def _train_loop(
     for step in range(1, steps + 1):
         batch = next(batches)
         cur_lr = opt.param_groups[0]["lr"]
+        tokens += int(batch["attention_mask"].sum())  # the whole batch, before a process takes its rows
         if world > 1:
             total = loss_fn(model, batch, count_only=True)[1]
             batch = {k: v[rank::world] for k, v in batch.items()}
@@ -145,7 +146,6 @@ def _train_loop(
             torch.nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         sched.step()
-        tokens += int(batch["attention_mask"].sum()) * world
         rec = {"step": step, "loss": float(loss.detach()), "lr": cur_lr}
         history.append(rec)
         if on_step is not None:
