@@ -692,6 +692,8 @@ class EvalGenerationConfig:
     max_length: int = num(2048, 8, 1_000_000, "longest prompt in LLM positions (longer prompts are truncated)")
     threads: int | None = opt(1, "torch intra-op threads (null: torch's default); 1 is fastest for tiny models "
                               "on a shared CPU")
+    processes: int = num(2, 1, 64, "systems evaluated side by side, one process each (a 2-core CPU: 2; one GPU: "
+                         "1); the predictions do not depend on it")
     device: str = opt("auto", "auto (cuda when available, else cpu), cpu, cuda, cuda:1, ...")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = opt("auto", "auto: bfloat16 on GPU, float32 on CPU")
 

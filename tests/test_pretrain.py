@@ -372,6 +372,16 @@ def test_word_tokenizer_whole_numbers_round_trip_and_specials():
         train_word_tokenizer(texts, kind="llm", max_number=-1)
 
 
+def test_layout_placeholder_is_one_llm_token():
+    """The layout-only copies cost one token per word, as the English text does (layout_sft's records)."""
+    from lingualift_core.toyworld import layout_only
+
+    tok = train_word_tokenizer(["Tom has 5 apples at home ."], kind="llm", max_number=60)
+    text = layout_only("Tom has 17 apples . Tom finds 3 apples .")
+    assert tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"]) == (
+        ["<unk>", "<unk>", "17", "<unk>", ".", "<unk>", "<unk>", "3", "<unk>", "."])
+
+
 def test_llm_streams_get_their_share_and_are_validated(llm_texts, llm_tok):
     task = math(50, seed=5)
     model, hist = pretrain_llm_clm(llm_texts, llm_tok, small_llm_cfg(llm_tok), steps=3, batch_size=8, lr=1e-3,

@@ -71,7 +71,7 @@ def write_inputs(root: Path) -> None:
                     "input": f"Tom has {a} apples and buys {b} more. How many apples?",
                     "output": f"{a} + {b} = {a + b}. The answer is {a + b}.", "answer": float(a + b)})
     artifacts.write_rows(paths.math_sft, sft, SFT)
-    layout = [{**r, "input": " ".join(w if w.isdigit() else "<w>" for w in r["input"].split())} for r in sft]
+    layout = [{**r, "input": " ".join(w if w.isdigit() else "<unk>" for w in r["input"].split())} for r in sft]
     artifacts.write_rows(paths.math_sft_layout, layout, SFT)
     records = [{"id": f"s{i}", "lang": "qaa", "instruction": "Translate this Velari sentence to English.",
                 "input": toy(t), "output": t} for i, t in enumerate(en)]

@@ -59,7 +59,7 @@ from lingualift_core.evaluate.reports import markdown_report, plot_accuracy_bars
 from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys, wilson_interval
 from lingualift_core.languages import levels_mapping
 from lingualift_core.sources import LoadReport, NoValidRowsError
-from lingualift_core.stages.common import Paths, Progress, Timer, write_meta, write_metrics
+from lingualift_core.stages.common import Paths, Progress, Timer, setup_logging, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.evaluate")
 
@@ -549,6 +549,36 @@ def _group_sections(metrics: Mapping[str, Mapping[str, Any]], benchmarks: Sequen
 # ---------------------------------------------------------------------------------------------------- run
 
 
+def _evaluate_system(job: tuple) -> tuple[list[pa.Table], dict[str, Any]]:
+    """Loads one system's model and runs `evaluate_model` on it (a job of `_map_systems`)."""
+    import torch
+
+    system, spec, benchmarks, cfg, instruction, root, local_files_only = job
+    if cfg.generation.threads is not None:
+        torch.set_num_threads(cfg.generation.threads)
+    model = load_model(_resolve(root, spec.model), f"system {system!r}", cfg.generation.device, cfg.generation.dtype,
+                       local_files_only)
+    try:
+        return evaluate_model(model, system, benchmarks, floor=spec.floor, cfg=cfg, instruction=instruction)
+    finally:
+        del model
+        gc.collect()
+
+
+def _map_systems(jobs: list[tuple], processes: int) -> list[tuple[list[pa.Table], dict[str, Any]]]:
+    """`_evaluate_system` over `jobs`, in order; with `processes` > 1 in that many spawned processes (the tiny
+    models' generation is single-threaded, so the systems run side by side on the cores)."""
+    workers = min(processes, len(jobs))
+    if workers <= 1:
+        return [_evaluate_system(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=setup_logging) as pool:
+        return list(pool.map(_evaluate_system, jobs))
+
+
 def first_step_table(predictions: pa.Table) -> pa.Table:
     """The rows with a `first_step` verdict as a pseudo-benchmark `<benchmark>:first_step` (`correct` = the
     verdict), so the metrics, reports and plots show the reading diagnostic beside answer accuracy."""
@@ -575,15 +605,10 @@ def run(params: Params, root: Path) -> dict:
 
     tables: list[pa.Table] = []
     generation: dict[str, Any] = {}
-    for system, spec in cfg.systems.items():
-        model = load_model(_resolve(root, spec.model), f"system {system!r}", cfg.generation.device,
-                           cfg.generation.dtype, local_files_only)
-        system_tables, info = evaluate_model(model, system, benchmarks, floor=spec.floor, cfg=cfg,
-                                             instruction=instruction)
+    jobs = [(system, spec, benchmarks, cfg, instruction, root, local_files_only) for system, spec in cfg.systems.items()]
+    for (system, spec, *_), (system_tables, info) in zip(jobs, _map_systems(jobs, cfg.generation.processes)):
         tables += system_tables
         generation[system] = {"model": spec.model, "floor": spec.floor, "benchmarks": info}
-        del model
-        gc.collect()
     predictions = pa.concat_tables(tables)
     langs = sorted(set(predictions.column("lang").to_pylist()))
     levels = levels_mapping(langs)
