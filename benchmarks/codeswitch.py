@@ -143,7 +143,7 @@ def docs_to_table(docs, start_id: int = 0) -> pa.Table:
 
 def config(args) -> CodeSwitchConfig:
     return CodeSwitchConfig(
-        pos_group=args.pos_group, ratio=0.8, top_k=args.top_k, selection=args.selection, seed=13
+        pos_group=args.pos_group, ratio=0.8, top_k=args.top_k, selection=args.selection
     )
 
 
@@ -153,7 +153,7 @@ def time_builder(table: pa.Table, langs, lexicons, cfg, batch_size: int, repeats
     rows = 0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        builder = CodeSwitchBuilder(cfg, [LANGS[c] for c in langs], {c: lexicons[c] for c in langs})
+        builder = CodeSwitchBuilder(cfg, [LANGS[c] for c in langs], {c: lexicons[c] for c in langs}, seed=13)
         rows = 0
         for lang, batch in builder.run(batches):
             rows += batch.num_rows
@@ -184,7 +184,7 @@ def memory_child(args) -> None:
                 for c in args.langs}
     gc.collect()
     rss_before = peak_rss_mb()
-    builder = CodeSwitchBuilder(config(args), [LANGS[c] for c in args.langs], lexicons)
+    builder = CodeSwitchBuilder(config(args), [LANGS[c] for c in args.langs], lexicons, seed=13)
     pf = pq.ParquetFile(args.memory_child)
 
     def stream():

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from lingualift_core.model import LinguaLIFTCollator, LinguaLIFTConfig, LinguaLIFTModel, row_length  # noqa: E402
-from lingualift_core.model.testing import (  # noqa: E402
+from tests.model_builders import (  # noqa: E402
     random_llama,
     random_t5_encoder,
     toy_words,

@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,8 @@ import yaml
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from lingualift_core.config import ConfigError, load_params, parse_params
+from lingualift_core.config import load_params
+from lingualift_core.profiles import overridden_params
 from tasks.dvc_stage import run_dvc_stage
 
 DEPLOYMENT = "full"
@@ -32,29 +32,6 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. tokenize.batch_size=500")
         out[key] = yaml.safe_load(value)
     return out
-
-
-def apply_overrides(params_file: Path, overrides: Mapping[str, Any]) -> None:
-    """Writes dotted-key overrides into params.yaml (comments kept), after validating the result."""
-    from ruamel.yaml import YAML
-
-    if not overrides:
-        return
-    ry = YAML()
-    ry.preserve_quotes = True
-    doc = ry.load(params_file.read_text(encoding="utf-8"))
-    for key, value in overrides.items():
-        node = doc
-        *parents, leaf = key.split(".")
-        for part in parents:
-            if part not in node:
-                raise ConfigError(f"{key}: unknown key {part!r} in {params_file}")
-            node = node[part]
-        node[leaf] = value
-    plain = json.loads(json.dumps(doc))
-    parse_params(plain)  # fail before writing anything
-    with params_file.open("w", encoding="utf-8") as fh:
-        ry.dump(doc, fh)
 
 
 def pipeline_stages(root: Path) -> list[str]:
@@ -83,14 +60,17 @@ def lingualift(stages: list[str] | None = None, force: bool = False,
     """Runs the pipeline's DVC stages in order (all by default), one Prefect task each."""
     logger = get_run_logger()
     root_path = Path(root).resolve()
-    apply_overrides(root_path / "params.yaml", overrides or {})
-    # a forced single stage skips DVC's `inputs` check: validate here, before any task removes an output
-    load_params(root_path / "params.yaml")
-    chosen = select_stages(pipeline_stages(root_path), stages)
-    logger.info("stages: %s", ", ".join(chosen))
+    params = root_path / "params.yaml"
     results = []
-    for stage in chosen:
-        results.append(run_dvc_stage(stage, str(root_path), force))
+    # overrides hold for this run only: params.yaml is back as it was afterwards (also on failure or cancel), so
+    # the next `dvc repro` reruns what they changed with the file's own values
+    with overridden_params(params, overrides or {}):
+        # a forced single stage skips DVC's `inputs` check: validate here, before any task removes an output
+        load_params(params)
+        chosen = select_stages(pipeline_stages(root_path), stages)
+        logger.info("stages: %s%s", ", ".join(chosen), f"; overrides {overrides}" if overrides else "")
+        for stage in chosen:
+            results.append(run_dvc_stage(stage, str(root_path), force))
     ran = [r["stage"] for r in results if r["ran"]]
     logger.info("done: %d stages ran, %d up to date", len(ran), len(results) - len(ran))
     return results

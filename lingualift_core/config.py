@@ -10,18 +10,20 @@ allowed. Ranges and choices live next to the field (`field(metadata=...)`), so t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from lingualift_core.toyworld.mini import MiniWorldSpec
+from lingualift_core.codeswitch.settings import CodeSwitchConfig
+from lingualift_core.toyworld.mini_spec import MiniWorldSpec
 
 
 class ConfigError(ValueError):
@@ -186,6 +188,76 @@ def section_to_dict(section: Any) -> Any:
     return section
 
 
+def select(params: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """The values of dotted `keys` (`"pipeline.seed"`, or a whole section `"tokenize"`) as one nested dict: what
+    a stage records in run_meta.json are exactly the params it declares (dvc.yaml `params`)."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        value: Any = params
+        for part in key.split("."):
+            if not (dataclasses.is_dataclass(value) and part in {f.name for f in dataclasses.fields(value)}):
+                raise KeyError(f"{key}: no such params key")
+            value = getattr(value, part)
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = section_to_dict(value)
+    return out
+
+
+@contextlib.contextmanager
+def recorded_reads(params: Any) -> Iterator[set[str]]:
+    """The dotted keys of `params` read inside the block (a value that is not a config section: reading
+    `params.tokenize` records nothing, `params.tokenize.batch_size` records that key, and `asdict` of a section
+    every key in it). Audits that a stage reads only the params it declares (`LINGUALIFT_PARAMS_AUDIT`)."""
+    paths: dict[int, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            paths[id(node)] = path
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name), f"{path}.{f.name}" if path else f.name)
+        elif isinstance(node, Mapping):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+
+    walk(params, "")
+    reads: set[str] = set()
+    classes = _config_classes(params)
+    own = {cls: cls.__dict__.get("__getattribute__") for cls in classes}
+
+    def getattribute(self: Any, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        path = paths.get(id(self))
+        if path is not None and name in type(self).__dataclass_fields__ and not (
+                dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            reads.add(f"{path}.{name}" if path else name)
+        return value
+
+    for cls in classes:
+        cls.__getattribute__ = getattribute
+    try:
+        yield reads
+    finally:
+        for cls, method in own.items():
+            if method is None:
+                del cls.__getattribute__
+            else:
+                cls.__getattribute__ = method
+
+
+def _config_classes(node: Any) -> set[type]:
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        out = {type(node)}
+        for f in dataclasses.fields(node):
+            out |= _config_classes(object.__getattribute__(node, f.name))
+        return out
+    if isinstance(node, Mapping):
+        return {c for v in node.values() for c in _config_classes(v)}
+    return set()
+
+
 # --------------------------------------------------------------------------------------------------------
 # Sections
 # --------------------------------------------------------------------------------------------------------
@@ -197,8 +269,8 @@ class PipelineConfig:
 
     seed: int = num(1234, 0, 2**31 - 1)
     pivot: str = opt("en", "the English pivot language")
-    languages: tuple[str, ...] = opt(["en", "qaa", "qab", "qac", "qad", "qae", "qaf"])
-    targets: tuple[str, ...] = opt(["qaa", "qab", "qac", "qad", "qae", "qaf"])
+    languages: tuple[str, ...] = opt(["en", "qaa", "qab", "qac", "qae"])
+    targets: tuple[str, ...] = opt(["qaa", "qab", "qac", "qae"])
 
     def __post_init__(self) -> None:
         from lingualift_core.languages import get_language
@@ -274,10 +346,10 @@ class SyntheticDataConfig:
     math_dev: int = num(200, 0, 100_000, "English dev problems (mini world): gates and tuning, never test")
     english_sentences: int = num(20000, 10, 10_000_000)
     sentences_high: int = num(20000, 10, 10_000_000, "monolingual sentences of a high-resource toy language")
-    sentences_medium: int = num(6000, 10, 10_000_000)
-    sentences_low: int = num(2000, 10, 10_000_000)
+    sentences_medium: int = num(8000, 10, 10_000_000)
+    sentences_low: int = num(4000, 10, 10_000_000)
     math_train: int = num(4000, 10, 10_000_000, "English math SFT problems")
-    math_test: int = num(200, 10, 100_000, "test problems, the same in every language")
+    math_test: int = num(400, 10, 100_000, "test problems, the same in every language")
     parallel_pairs: int = num(300, 10, 100_000, "en<->toy sentence pairs per language (evaluation only)")
 
     def __post_init__(self) -> None:
@@ -326,7 +398,7 @@ class TokenizeConfig:
     use_blis: bool = opt(False, "thinc BLIS kernels (slower on small CPUs)")
     max_length: int = num(2000, 1, 1_000_000, "characters; longer lines fail naming the line")
     vocab_min_count: int = num(1, 1, 1_000_000, "English vocabulary: minimum frequency")
-    processes: int = num(1, 1, 64, "spaCy worker processes for the tagged pivot (same output as 1)")
+    processes: int = num(2, 1, 64, "spaCy worker processes for the tagged pivot (same output as 1)")
 
 
 @dataclass(frozen=True)
@@ -337,7 +409,7 @@ class EmbeddingsConfig:
     dim: int = num(100, 2, 4096)
     epochs: int = num(20, 1, 1000, "small corpora need more epochs than fastText's default 5")
     min_count: int = num(2, 1, 1_000_000)
-    threads: int = num(2, 1, 256)
+    threads: int = num(1, 1, 256)
     max_words: int = num(200000, 20, 10_000_000, "keep the N most frequent words (MUSE: 200k)")
     lowercase: bool = opt(True, "English vocabulary and lexicons are lowercased")
     pretrained: dict[str, str] = opt({}, "language -> .vec / .bin file (source: pretrained)")
@@ -377,37 +449,25 @@ class LexiconConfig:
 
 
 @dataclass(frozen=True)
-class CodeswitchConfig:
-    """POS-filtered code-switching of the English corpus and the stage-1 instruction records."""
+class CodeswitchConfig(CodeSwitchConfig):
+    """POS-filtered code-switching of the English corpus and the stage-1 instruction records: the library's
+    builder settings (`codeswitch.settings.CodeSwitchConfig`, validated there) plus the stage's own keys."""
 
-    pos_group: str = opt("adp+noun", "a paper group (noun, verb, adp+noun, pron+aux+conj, content, ...)")
-    ratio: float = num(0.8, 0.0, 1.0, "share of translatable candidates replaced (paper's best: 0.8)")
-    top_k: int = num(1, 1, 100)
-    selection: Literal["top1", "uniform", "proportional", "softmax"] = opt("top1")
-    temperature: float = num(1.0, 1e-6, 1e6)
-    max_sentences_per_lang: int | None = opt(None, "cap per language (language-balanced sampling)")
-    min_replaced: int = num(0, 0, 1000, "drop sentences with fewer replacements")
-    exclude_stop_words: bool = opt(False)
     holdout_sentences: int = num(100, 0, 1_000_000, "per language, kept out of stage 1 for the recall check")
-    task_questions: bool = opt(False, "also code-switch the English training-split task questions into stage-1 "
+    task_questions: bool = opt(True, "also code-switch the English training-split task questions into stage-1 "
                                "records (inputs shaped like the test questions; the embedded default: true)")
     task_mix_share: float = num(0.0, 0.0, 0.9, "share of multilingual task records mixed in (paper App. E.6)")
     task_mix_file: str | None = opt(None, "Parquet/JSONL with instruction, input, output (task_mix_share > 0)")
 
     def __post_init__(self) -> None:
-        from lingualift_core.codeswitch import known_groups_text, resolve_pos_group
-
-        try:
-            resolve_pos_group(self.pos_group)
-        except ValueError:
-            raise ConfigError(f"codeswitch.pos_group: got {self.pos_group!r}; known: {known_groups_text()}") from None
+        super().__post_init__()
         if self.task_mix_share > 0 and not self.task_mix_file:
             raise ConfigError("codeswitch.task_mix_file: missing; task_mix_share > 0 needs the task records file")
 
 
-# ---- base_models / stage1 / stage2 / mono_sft (+ layout_sft): lingualift_core/stages/{base_models,train_stages}.py
+# ---- base_models / stage1 / stage2 / mono_sft (+ layout_sft): lingualift_core/stages/{base_models,stage1,stage2,sft}.py
 # library dataclasses nested in the sections below (importing them loads torch)
-from lingualift_core.model.batching import PromptTemplate
+from lingualift_core.model.template import PromptTemplate
 from lingualift_core.train.config import TrainConfig, mono_sft_config, stage1_config, stage2_config
 
 
@@ -426,12 +486,12 @@ class HubModelsConfig:
 class TinyEncoderConfig:
     """The embedded multilingual encoder: a BERT pre-trained with masked LM on every corpus."""
 
-    vocab_size: int = num(4000, 64, 1_000_000, "BPE vocabulary over all languages' scripts")
+    vocab_size: int = num(12000, 64, 1_000_000, "BPE vocabulary over all languages' scripts")
     hidden: int = num(128, 8, 8192)
     layers: int = num(4, 1, 64)
     heads: int = num(4, 1, 128)
-    max_positions: int = num(256, 16, 8192, "also the longest encoder input in stages 1/2")
-    steps: int = num(1200, 1, 10_000_000)
+    max_positions: int = num(128, 16, 8192, "also the longest encoder input in stages 1/2")
+    steps: int = num(2000, 1, 10_000_000)
     batch_size: int = num(64, 1, 65536)
     lr: float = num(1e-3, 1e-7, 1.0)
     seq_len: int = num(64, 8, 8192, "pre-training truncation length")
@@ -449,32 +509,32 @@ class TinyLLMConfig:
     """The embedded English LLM: a Llama pre-trained with causal LM on English text plus copy sequences."""
 
     vocab_size: int = num(2000, 64, 1_000_000, "BPE vocabulary over English text only")
-    hidden: int = num(192, 8, 8192)
+    hidden: int = num(128, 8, 8192)
     layers: int = num(4, 1, 64)
     heads: int = num(4, 1, 128)
-    max_positions: int = num(512, 16, 65536, "must hold instruction + encoder states + response")
-    steps: int = num(1500, 1, 10_000_000)
+    max_positions: int = num(256, 16, 65536, "must hold instruction + encoder states + response")
+    steps: int = num(2000, 1, 10_000_000)
     batch_size: int = num(32, 1, 65536)
     lr: float = num(2e-3, 1e-7, 1.0)
-    seq_len: int = num(128, 8, 65536, "packing window")
+    seq_len: int = num(96, 8, 65536, "packing window")
     warmup_ratio: float = num(0.05, 0.0, 0.5)
-    copy_fraction: float = num(0.4, 0.0, 0.95, "share of each batch's sequences that are `A <sep> A` copy "
+    copy_fraction: float = num(0.2, 0.0, 0.95, "share of each batch's sequences that are `A <sep> A` copy "
                                "windows at the end of training (stage 1 needs a frozen LLM that copies from its "
                                "prefix)")
-    copy_fraction_start: float | None = opt(0.8, "share at the start, decaying to copy_fraction (null: constant)")
+    copy_fraction_start: float | None = opt(0.3, "share at the start, decaying to copy_fraction (null: constant)")
     copy_decay_ratio: float = num(0.4, 0.0, 1.0, "share of the steps over which the copy share decays")
     copy_max_sentences: int = num(2, 1, 16)
     copy_scramble_fraction: float = num(0.25, 0.0, 1.0, "copy documents whose words are shuffled")
     copy_random_fraction: float = num(0.25, 0.0, 1.0, "copy documents of random words")
     instruction_copies: int = num(10000, 0, 10_000_000, "documents `<translation instruction> A <sep> A` added to "
                                   "the text (a real LLM knows such prompts; see base_models.instruction_copies)")
-    arithmetic_drills: int = num(0, 0, 10_000_000, "documents of 8 equations (`17 + 11 = 28.`) added to the text "
+    arithmetic_drills: int = num(10000, 0, 10_000_000, "documents of 8 equations (`17 + 11 = 28.`) added to the text "
                                  "(a real LLM knows arithmetic; see base_models.arithmetic_drills)")
     math_text: bool = opt(True, "add the English task problems with solutions to the CLM text")
-    task_fraction: float = num(0.0, 0.0, 0.9, "share of every batch's windows drawn from the task problems "
+    task_fraction: float = num(0.45, 0.0, 0.9, "share of every batch's windows drawn from the task problems "
                                "(instruction, question, solution; their own stream, never cut by packing); 0: the "
                                "problems are plain text documents (math_text)")
-    arithmetic_fraction: float = num(0.0, 0.0, 0.9, "share of every batch's windows drawn from the arithmetic "
+    arithmetic_fraction: float = num(0.15, 0.0, 0.9, "share of every batch's windows drawn from the arithmetic "
                                      "drills (their own stream); 0: drills are plain text documents")
 
     def __post_init__(self) -> None:
@@ -499,12 +559,12 @@ class TinyLLMConfig:
 
 @dataclass(frozen=True)
 class TinyModelsConfig:
-    threads: int = num(2, 1, 256, "torch intra-op threads")
-    tokenizer: Literal["bpe", "word"] = opt("bpe", "bpe: BPE with single digits (any text) | word: one token per "
+    threads: int = num(1, 1, 256, "torch intra-op threads")
+    tokenizer: Literal["bpe", "word"] = opt("word", "bpe: BPE with single digits (any text) | word: one token per "
                                             "word and per number 0..max_number (closed synthetic vocabulary)")
-    max_number: int = num(100, 0, 100_000, "word tokenizer: numbers 0..max_number are single tokens")
+    max_number: int = num(60, 0, 100_000, "word tokenizer: numbers 0..max_number are single tokens")
     parallel: bool = opt(False, "pre-train the encoder in a second process while this one trains the LLM")
-    processes: int = num(1, 1, 64, "data-parallel processes (gloo, one core each): the LLM, then the encoder, each "
+    processes: int = num(2, 1, 64, "data-parallel processes (gloo, one core each): the LLM, then the encoder, each "
                          "on every process; the update equals the one-process update up to float summation order")
     eval_sentences: int = num(200, 1, 1_000_000, "held out per corpus for MLM / copy accuracy (not trained on)")
     encoder: TinyEncoderConfig = sub(TinyEncoderConfig)
@@ -537,7 +597,7 @@ def _check_batch_split(section: str, train: TrainConfig, processes: int) -> None
 
 
 def _processes() -> Any:
-    return num(1, 1, 64, "data-parallel processes on this machine (one core each on a CPU, gloo); > 1 relaunches "
+    return num(2, 1, 64, "data-parallel processes on this machine (one core each on a CPU, gloo); > 1 relaunches "
                "the stage under `accelerate launch`; a GPU run uses configs/accelerate/*.yaml instead")
 
 
@@ -555,14 +615,14 @@ class Stage1Config:
     init_end_token: str | None = opt("<sep>", "initialise <enc_end> from this LLM token (the tiny LLM's copy "
                                      "separator); null: random at embedding scale")
     match_embedding_scale: bool = opt(True, "rescale the fresh alignment layer so its outputs have the norm of "
-                                      "the LLM's token embeddings (see train_stages.match_embedding_scale)")
-    warm_start_steps: int = num(0, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
+                                      "the LLM's token embeddings (see train.alignment_init.match_embedding_scale)")
+    warm_start_steps: int = num(3000, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
                                 "both tokenizers share (English) before stage 1; 0: off (the paper)")
     warm_start_lr: float = num(3e-3, 1e-7, 1.0)
     warm_start_batch_size: int = num(256, 1, 1_000_000, "token pairs per warm-start step")
     save_llm: Literal["auto", "copy", "reference"] = opt("auto", "auto: copy local / trained LLMs into the "
                                                          "model folder, refer to hub ids")
-    threads: int = num(2, 1, 256)
+    threads: int = num(1, 1, 256)
     processes: int = _processes()
     resume: bool = opt(True, "resume from data/checkpoints/stage1 when its inputs and config match")
     recall_per_lang: int = num(30, 0, 1_000_000, "held-out records per language for the reconstruction recall")
@@ -571,8 +631,8 @@ class Stage1Config:
                                     "are skipped")
     eval_batch_size: int = num(32, 1, 4096)
     train: TrainConfig = field(default_factory=lambda: stage1_config(
-        global_batch_size=64, micro_batch_size=64, max_steps=400, learning_rate=2e-3, max_length=512,
-        checkpoint_every=100, log_every=20))
+        global_batch_size=64, micro_batch_size=32, max_steps=1500, learning_rate=2e-3, max_length=512,
+        length_group_window=8, checkpoint_every=100, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage1", self.train, self.processes)
@@ -583,12 +643,12 @@ class Stage2Config:
     """Stage 2 (task transfer): the LLM trains on English task data; encoder, alignment, boundaries frozen."""
 
     save_encoder: Literal["auto", "copy", "reference"] = opt("auto")
-    threads: int = num(2, 1, 256)
+    threads: int = num(1, 1, 256)
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
-        global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
-        cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=700, max_length=512,
+        length_group_window=8, cache_encoder_outputs=True, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage2", self.train, self.processes)
@@ -600,12 +660,13 @@ class NoStage1Config:
     warm start) trains together with the LLM on the English task data; encoder frozen. Layout and alignment
     architecture come from `stage1`."""
 
-    threads: int = num(2, 1, 256)
+    threads: int = num(1, 1, 256)
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
-        stage="no_stage1", train_alignment=True, global_batch_size=32, micro_batch_size=32, epochs=2,
-        learning_rate=1e-3, max_length=512, cache_encoder_outputs=True, checkpoint_every=50, log_every=10))
+        stage="no_stage1", train_alignment=True, learning_rate=3e-4, global_batch_size=32, micro_batch_size=16,
+        max_steps=700, max_length=512, length_group_window=8, cache_encoder_outputs=True, checkpoint_every=50,
+        log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("no_stage1", self.train, self.processes)
@@ -616,12 +677,12 @@ class MonoSFTConfig:
     """The English-only baseline (the LLM alone, the stage-2 recipe); `layout_sft` reuses this section."""
 
     template: PromptTemplate = field(default_factory=PromptTemplate)
-    threads: int = num(2, 1, 256)
+    threads: int = num(1, 1, 256)
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
-        global_batch_size=32, micro_batch_size=32, epochs=2, learning_rate=1e-3, max_length=512,
-        checkpoint_every=50, log_every=10))
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=700, max_length=512,
+        length_group_window=8, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("mono_sft", self.train, self.processes)
@@ -685,8 +746,8 @@ class EvalGenerationConfig:
     """Batched greedy decoding."""
 
     batch_size: int = num(64, 1, 4096, "prompts per generate batch (outputs do not depend on it)")
-    max_new_tokens: int = num(256, 1, 16384, "upper bound of generated tokens")
-    fit_to_solutions: bool = opt(True, "cap max_new_tokens at 1.25 x the longest reference solution + 8 tokens "
+    max_new_tokens: int = num(64, 1, 16384, "upper bound of generated tokens")
+    fit_to_solutions: bool = opt(False, "cap max_new_tokens at 1.25 x the longest reference solution + 8 tokens "
                                  "(benchmarks with solutions only)")
     stop_strings: tuple[str, ...] = opt(["\n\n", "###"], "cut the output before the first of these")
     max_length: int = num(2048, 8, 1_000_000, "longest prompt in LLM positions (longer prompts are truncated)")

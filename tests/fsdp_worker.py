@@ -59,7 +59,7 @@ def launch(config: Path | None, *args: str, module: bool = False) -> subprocess.
                "--main_process_port", "0", *target]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
-from lingualift_core.model.testing import tiny_lingualift
+from model_builders import tiny_lingualift
 from lingualift_core.train import TrainConfig, train
 
 

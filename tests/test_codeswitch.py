@@ -86,8 +86,10 @@ def lexicon(pairs: list[tuple]) -> pa.Table:
     )
 
 
-def run(tokens: pa.Table | list, langs, lexicons, **cfg):
-    tables, stats = build_codeswitch_corpus(tokens, langs, lexicons, CodeSwitchConfig(**cfg))
+def run(tokens: pa.Table | list, langs, lexicons, seed: int = 0, **cfg):
+    cfg.setdefault("pos_group", "prepositional-phrase")  # the paper's best (adp+noun), as these tests assume
+    cfg.setdefault("ratio", 0.8)
+    tables, stats = build_codeswitch_corpus(tokens, langs, lexicons, CodeSwitchConfig(**cfg), seed=seed)
     return tables, stats
 
 

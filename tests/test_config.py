@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from lingualift_core.config import ConfigError, load_params, parse_params, section_to_dict
+from lingualift_core.config import ConfigError, Params, load_params, parse_params, section_to_dict
+from lingualift_core.profiles import _sections, apply_profile_file
 
 REPO = Path(__file__).resolve().parents[1]
 PARAM_FILES = [REPO / "params.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
@@ -21,11 +23,62 @@ def test_every_params_file_loads(path: Path) -> None:
     assert parse_params(section_to_dict(params)) == params
 
 
-def test_defaults_match_params_yaml_sections() -> None:
+def _leaves(data: Any, cls: type = Params, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value of a params-shaped mapping, descending into config sections only."""
+    out: dict[str, Any] = {}
+    sections = _sections(cls)
+    for key, value in data.items():
+        if sections.get(key) is not None and isinstance(value, dict):
+            out.update(_leaves(value, sections[key], f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_params_yaml_is_the_config_defaults_key_for_key() -> None:
+    """One home for every default: params.yaml parses to exactly the dataclasses' defaults (every key of every
+    section), so a profile applied to it is the profile on top of the defaults."""
     data = yaml.safe_load((REPO / "params.yaml").read_text())
-    params = parse_params(data)
-    assert params.tokenize.batch_size == data["tokenize"]["batch_size"]
-    assert params.pipeline.targets == tuple(data["pipeline"]["targets"])
+    defaults = _leaves(section_to_dict(Params()))
+    parsed = _leaves(section_to_dict(parse_params(data)))
+    assert {k: (v, defaults[k]) for k, v in parsed.items() if v != defaults[k]} == {}
+    assert set(parsed) == set(defaults)
+    assert len(defaults) > 250  # every section's every key, nested sections included
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper"])
+def test_profiles_list_only_what_they_change(name: str) -> None:
+    profile = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
+    defaults = _leaves(section_to_dict(Params()))
+    listed = _leaves(section_to_dict_partial(profile))
+    same = sorted(k for k, v in listed.items() if v == defaults[k])
+    assert same == [], f"configs/{name}.yaml repeats defaults: {same}"
+
+
+def section_to_dict_partial(data: dict) -> dict:
+    """A partial params mapping in the validated form (tuples as lists, nested configs as dicts), same keys."""
+    full = section_to_dict(parse_params(data))
+
+    def keep(part: Any, whole: Any, cls: type) -> Any:
+        sections = _sections(cls)
+        return {k: keep(v, whole[k], sections[k]) if sections.get(k) is not None and isinstance(v, dict) else whole[k]
+                for k, v in part.items()}
+    return keep(data, full, Params)
+
+
+def test_applying_a_profile_keeps_comments_and_equals_the_profile_on_the_defaults(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    profile = REPO / "configs" / "tiny.yaml"
+    written = apply_profile_file(profile, params)
+    assert written == len(_leaves(yaml.safe_load(profile.read_text())))
+    text = params.read_text()
+    assert "# ---- evaluation (lingualift_core/stages/evaluate.py)" in text  # params.yaml's comments stay
+    assert load_params(params) == parse_params(yaml.safe_load(profile.read_text()))
+    with pytest.raises(ConfigError, match=r"bad.yaml: stage1.train.max_stesp: unknown key"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("stage1:\n  train:\n    max_stesp: 3\n")
+        apply_profile_file(bad, params)
 
 
 @pytest.mark.parametrize(

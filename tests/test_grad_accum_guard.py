@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lingualift_core.model.testing import tiny_lingualift
+from model_builders import tiny_lingualift
 from lingualift_core.train import stage1_config, stage2_config, train
 from lingualift_core.train.loop import ACCELERATE_ACCUMULATION_ENV, refuse_accelerate_accumulation
 

@@ -9,7 +9,8 @@ import pytest
 
 from lingualift_core.evaluate.answers import extract_math_answer, first_step
 from lingualift_core.toyworld import layout_only
-from lingualift_core.toyworld.mini import KINDS, MiniWorldSpec, build_mini_world
+from lingualift_core.toyworld.mini import build_mini_world
+from lingualift_core.toyworld.mini_spec import KINDS, MiniWorldSpec
 
 CODES = ["qaa", "qab", "qac", "qae"]
 

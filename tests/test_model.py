@@ -17,7 +17,7 @@ from lingualift_core.model import (
     load_llm,
 )
 from lingualift_core.model.batching import IGNORE_INDEX, SEG_ENC, SEG_PAD
-from lingualift_core.model.testing import random_t5_encoder, tiny_lingualift, word_tokenizer
+from model_builders import random_t5_encoder, tiny_lingualift, word_tokenizer
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +147,7 @@ def test_batched_forward_equals_single(layout, encoder):
     rows = b.tokenize_many(make_records(5, seed=2))
     with torch.no_grad():
         full = m(**b.collate(rows), return_logits=True)
-        bl, bm = full.logits, b.collate(rows)["labels"]
+        bl = full.logits
         for r, row in enumerate(rows):
             one = b.collate([row])
             lo = m(**one, return_logits=True).logits[0]
@@ -291,7 +291,7 @@ def test_hidden_size_mismatch_errors(tmp_path):
 
 def test_half_precision_checkpoints_load_as_float32(tmp_path):
     """Llama-2-7B is stored in float16; transformers 5 would keep that dtype, the training loop needs fp32."""
-    from lingualift_core.model.testing import random_llama, random_t5_encoder
+    from model_builders import random_llama, random_t5_encoder
 
     random_llama(40, dtype=torch.float16).save_pretrained(tmp_path / "llm16")
     random_t5_encoder(40, dtype=torch.bfloat16).save_pretrained(tmp_path / "enc16")

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lingualift_core.stages.run import STAGES
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.integration
@@ -46,14 +48,14 @@ def _project_files() -> list[str]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh git repo with the project's files and the tiny profile as params.yaml."""
+    """A fresh git repo with the project's files and the tiny profile applied to params.yaml."""
     root = tmp_path_factory.mktemp("pipeline")
     for rel in _project_files():
         dest = root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest)
-    shutil.copy2(REPO / "configs" / "tiny.yaml", root / "params.yaml")
     (root / "dvc.lock").unlink(missing_ok=True)
+    _run(["lingualift", "profile", "configs/tiny.yaml"], root)  # the README's way to apply a profile
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     _run(["git", "init", "-q"], root)
     _run(["git", "add", "-A"], root)
@@ -65,8 +67,10 @@ def _metrics(repo: Path, name: str) -> dict:
     return json.loads((repo / "data" / "metrics" / f"{name}.json").read_text())
 
 
-def test_dvc_repro_builds_the_pipeline_and_second_run_is_a_no_op(repo: Path) -> None:
-    _run(["dvc", "repro"], repo)
+def test_dvc_repro_builds_the_pipeline_and_second_run_is_a_no_op(repo: Path, tmp_path: Path) -> None:
+    audit = tmp_path / "params_reads.jsonl"
+    _run(["dvc", "repro"], repo, LINGUALIFT_PARAMS_AUDIT=str(audit))
+    _check_params_reads(audit)
     for lang in ("en", "qaa", "qae"):
         assert (repo / "data" / "tokenized" / lang / "tokens.parquet").is_file()
         assert (repo / "data" / "tokenized" / lang / "run_meta.json").is_file()
@@ -92,6 +96,40 @@ def test_dvc_repro_builds_the_pipeline_and_second_run_is_a_no_op(repo: Path) -> 
     assert _ran(_run(["dvc", "repro"], repo).stdout) == {"inputs"}
 
 
+def _check_params_reads(audit: Path) -> None:
+    """Every stage (every process of it) read only params keys it declares: what DVC reruns it for."""
+    from dvc_deps import stage_params
+
+    runs = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert {r["stage"] for r in runs} == set(STAGES)
+    undeclared = {}
+    for r in runs:
+        declared = stage_params(r["stage"])
+        if r["stage"] == "inputs":  # validates every key; runs every time
+            continue
+        extra = [k for k in r["reads"] if not any(k == d or k.startswith(d + ".") for d in declared)]
+        if extra:
+            undeclared.setdefault(r["stage"], set()).update(extra)
+    assert not undeclared, undeclared
+
+
+def test_editing_library_code_makes_exactly_its_stages_stale(repo: Path) -> None:
+    """An edit to a project file makes exactly the stages whose code imports it stale (dvc.yaml's code deps)."""
+    from dvc_deps import stages_importing
+
+    for rel in ("lingualift_core/config.py", "lingualift_core/text/vocab.py", "lingualift_core/train/loop.py"):
+        path = repo / rel
+        text = path.read_text()
+        try:
+            path.write_text(text + "\n# an edit\n")
+            status = json.loads(_run(["dvc", "status", "--json"], repo).stdout)
+            stale = {name.split("@")[0] for name in status} - {"inputs"}  # inputs: always changed
+            assert stale == stages_importing(REPO / rel) - {"inputs"}, (rel, sorted(stale))
+        finally:
+            path.write_text(text)
+    assert set(json.loads(_run(["dvc", "status", "--json"], repo).stdout)) == {"inputs"}
+
+
 def _ran(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
@@ -109,7 +147,9 @@ def test_changing_a_tokenize_param_reruns_only_tokenization(repo: Path) -> None:
     params = (repo / "params.yaml").read_text()
     (repo / "params.yaml").write_text(params.replace("batch_size: 1000", "batch_size: 999"))
     out = _run(["dvc", "repro"], repo).stdout
-    assert _ran(out) == {"inputs"} | {f"tokenize@{lang}" for lang in ("en", "qaa", "qab", "qac", "qae")}, out
+    # codeswitch tags the English task questions with the tokenize stage's pipeline settings
+    tokenize = {f"tokenize@{lang}" for lang in ("en", "qaa", "qab", "qac", "qae")}
+    assert _ran(out) == {"inputs", "codeswitch"} | tokenize, out
     # the batch size does not change the tokens, so the outputs keep their hashes and nothing downstream reruns
 
 
@@ -219,12 +259,18 @@ def test_prefect_deployment_runs_the_pipeline(repo: Path, tmp_path: Path) -> Non
             return any(d["name"] == "full" for d in r.json())
 
         _wait(deployed, 120, "the deployment lingualift/full", procs)
-        # vocab forced: real work in the run; everything else is checked (and found up to date) by DVC
+        # vocab forced: real work in the run; everything else is checked (and found up to date) by DVC; the
+        # override holds for this run only
+        params_before = (repo / "params.yaml").read_bytes()
         run = subprocess.run(
             [str(BIN / "prefect"), "deployment", "run", "lingualift/full", "--param", "force=true",
-             "--param", 'stages=["vocab"]', "--watch", "--watch-timeout", "600"],
+             "--param", 'stages=["vocab"]', "--param", 'overrides={"tokenize.vocab_min_count": 2}',
+             "--watch", "--watch-timeout", "600"],
             cwd=repo, env=env, capture_output=True, text=True, timeout=700)
         assert run.returncode == 0, run.stdout + run.stderr + (logs / "serve.log").read_text()[-3000:]
+        assert (repo / "params.yaml").read_bytes() == params_before
+        vocab_meta = json.loads((repo / "data" / "vocab" / "run_meta.json").read_text())
+        assert vocab_meta["config"]["tokenize"] == {"vocab_min_count": 2}
         runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=5).json()
         assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
         tasks = httpx.post(f"{api}/task_runs/filter", json={}, timeout=5).json()

@@ -22,7 +22,7 @@ from lingualift_core.evaluate.representations import sentence_vectors
 from lingualift_core.evaluate.scoring import language_keys
 from lingualift_core.evaluate.systems import eval_template, render_prompt, solution_token_budget
 from lingualift_core.model import PromptTemplate
-from lingualift_core.model.testing import tiny_lingualift, toy_words
+from model_builders import tiny_lingualift, toy_words
 from lingualift_core.sources import NoValidRowsError
 from lingualift_core.stages import evaluate as stage
 

@@ -15,7 +15,8 @@ from safetensors.torch import load_file
 from lingualift_core import artifacts
 from lingualift_core.artifacts import CORPUS, SFT, ArtifactSchema
 from lingualift_core.config import ConfigError, parse_params
-from lingualift_core.stages import base_models, train_stages
+from lingualift_core.stages import base_models, sft, stage1, stage2, training
+from lingualift_core.train import alignment_init, corpora
 from lingualift_core.stages.common import Paths
 
 RECORDS = ArtifactSchema("stage1_records", 1, pa.schema(
@@ -31,17 +32,18 @@ TOY = {w: "".join(chr(0x03B1 + (7 * i + 3 * j) % 24) for j in range(2 + i % 3))
 PARAMS = {
     "pipeline": {"seed": 7, "languages": ["en", "qaa"], "targets": ["qaa"]},
     "base_models": {"source": "tiny", "tiny": {
-        "threads": 1, "eval_sentences": 4,
+        "threads": 1, "processes": 1, "eval_sentences": 4,
         "encoder": {"vocab_size": 200, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 64, "steps": 4,
                     "batch_size": 8, "seq_len": 32},
         "llm": {"vocab_size": 150, "hidden": 16, "layers": 1, "heads": 2, "max_positions": 256, "steps": 4,
                 "batch_size": 4, "seq_len": 64, "instruction_copies": 20}}},
-    "stage1": {"threads": 1, "recall_per_lang": 2, "eval_batch_size": 4, "warm_start_steps": 5,
+    "stage1": {"threads": 1, "processes": 1, "recall_per_lang": 2, "eval_batch_size": 4, "warm_start_steps": 5,
                "train": {"global_batch_size": 8, "micro_batch_size": 4, "max_steps": 3, "learning_rate": 1e-2,
                          "max_length": 128, "checkpoint_every": 1, "log_every": 1}},
-    "stage2": {"threads": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "epochs": 1,
+    "stage2": {"threads": 1, "processes": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "epochs": 1,
+                                                       "max_steps": None,
                                        "learning_rate": 1e-3, "max_length": 160, "checkpoint_every": 0}},
-    "mono_sft": {"threads": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "max_steps": 2,
+    "mono_sft": {"threads": 1, "processes": 1, "train": {"global_batch_size": 8, "micro_batch_size": 8, "max_steps": 2,
                                          "learning_rate": 1e-3, "max_length": 160, "checkpoint_every": 0}},
 }
 
@@ -85,10 +87,10 @@ def write_inputs(root: Path) -> None:
 def run_all(root: Path, params) -> dict:
     return {
         "base_models": base_models.run(params, root),
-        "stage1": train_stages.run_stage1(params, root),
-        "stage2": train_stages.run_stage2(params, root),
-        "mono_sft": train_stages.run_mono_sft(params, root),
-        "layout_sft": train_stages.run_layout_sft(params, root),
+        "stage1": stage1.run_stage1(params, root),
+        "stage2": stage2.run_stage2(params, root),
+        "mono_sft": sft.run_mono_sft(params, root),
+        "layout_sft": sft.run_layout_sft(params, root),
     }
 
 
@@ -180,8 +182,8 @@ def test_stage1_trains_only_alignment(built):
 def test_stage1_alignment_moved_from_init(built):
     root, params, _ = built
     src = base_models.base_sources(Paths(root))
-    records = train_stages.read_records(Paths(root).stage1_records)
-    init = train_stages._load_base("stage1", src, params, records)
+    records = training.read_records(Paths(root).stage1_records)
+    init = training.load_base("stage1", src, params, records)
     trained = tensors(root / "data" / "models" / "stage1")
     assert not bool((init.alignment.net[0].weight == trained["alignment.net.0.weight"]).all())
     # <enc_end> starts from the LLM's <sep> embedding (params: init_end_token)
@@ -192,22 +194,22 @@ def test_stage1_alignment_moved_from_init(built):
 def test_warm_start_fits_shared_tokens(built):
     root, params, _ = built
     src = base_models.base_sources(Paths(root))
-    records = train_stages.read_records(Paths(root).stage1_records)
-    model = train_stages._load_base("stage1", src, params, records)
-    pairs = train_stages.shared_token_pairs(model)
+    records = training.read_records(Paths(root).stage1_records)
+    model = training.load_base("stage1", src, params, records)
+    pairs = alignment_init.shared_token_pairs(model)
     enc_vocab = model.encoder_tokenizer.get_vocab()
     assert pairs and all(model.llm_tokenizer.convert_ids_to_tokens(j) == model.encoder_tokenizer.convert_ids_to_tokens(i)
                          for i, j in pairs.items())
     assert "[CLS]" in enc_vocab and enc_vocab["[CLS]"] not in pairs  # special tokens never pair
-    info = train_stages.warm_start_alignment(model, [r["output"] for r in records], steps=60, lr=1e-2, seed=0)
+    info = alignment_init.warm_start_alignment(model, [r["output"] for r in records], steps=60, lr=1e-2, seed=0)
     assert info["pairs"] > 0 and info["loss"] < info["loss_first"]
     # the frozen parts are untouched by the warm start
     assert all(not p.requires_grad for p in model.llm.parameters())
 
 
 def test_instruction_copies():
-    docs = base_models.instruction_copies(["The cat sees a dog.", "A boy runs."], 50, seed=3, scramble_fraction=0.0)
-    assert len(docs) == 50 and docs == base_models.instruction_copies(
+    docs = corpora.instruction_copies(["The cat sees a dog.", "A boy runs."], 50, seed=3, scramble_fraction=0.0)
+    assert len(docs) == 50 and docs == corpora.instruction_copies(
         ["The cat sees a dog.", "A boy runs."], 50, seed=3, scramble_fraction=0.0)
     for d in docs:
         head, tail = d.split(" <sep> ")
@@ -215,8 +217,8 @@ def test_instruction_copies():
 
 
 def test_arithmetic_drills_are_correct_equations():
-    docs = base_models.arithmetic_drills(200, seed=5, max_operand=50)
-    assert docs == base_models.arithmetic_drills(200, seed=5, max_operand=50) and len(docs) == 200
+    docs = corpora.arithmetic_drills(200, seed=5, max_operand=50)
+    assert docs == corpora.arithmetic_drills(200, seed=5, max_operand=50) and len(docs) == 200
     ops = set()
     for doc in docs:
         eqs = doc.rstrip(".").split(". ")
@@ -253,20 +255,20 @@ def _copy_root(built, tmp_path: Path) -> Path:
 def test_resume_after_crash(built, tmp_path, monkeypatch):
     root = _copy_root(built, tmp_path)
     params = parse_params(PARAMS)
-    real = train_stages._StepReporter.__call__
+    real = training._StepReporter.__call__
 
     def crash(self, step, total, metrics):
         real(self, step, total, metrics)
         if step == 3:  # on_step runs before the step's checkpoint: steps 1 and 2 are saved
             raise KeyboardInterrupt("simulated crash")
 
-    monkeypatch.setattr(train_stages._StepReporter, "__call__", crash)
+    monkeypatch.setattr(training._StepReporter, "__call__", crash)
     with pytest.raises(KeyboardInterrupt):
-        train_stages.run_stage1(params, root)
+        stage1.run_stage1(params, root)
     ckpt = root / "data" / "checkpoints" / "stage1"
     assert sorted(p.name for p in ckpt.glob("step-*")) == ["step-00000001", "step-00000002"]
-    monkeypatch.setattr(train_stages._StepReporter, "__call__", real)
-    metrics = train_stages.run_stage1(params, root)
+    monkeypatch.setattr(training._StepReporter, "__call__", real)
+    metrics = stage1.run_stage1(params, root)
     assert metrics["resumed_from_step"] == 2 and metrics["steps"] == 3
     # same result as the uninterrupted run
     assert same(tensors(root / "data" / "models" / "stage1"), tensors(built[0] / "data" / "models" / "stage1"))
@@ -275,11 +277,11 @@ def test_resume_after_crash(built, tmp_path, monkeypatch):
 def test_changed_params_discard_checkpoints(built, tmp_path):
     root = _copy_root(built, tmp_path)
     ckpt = root / "data" / "checkpoints" / "stage1"
-    train_stages._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
+    training._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
     (ckpt / "step-00000001").mkdir()
     (ckpt / "step-00000001" / ".complete").write_text("ok\n")
-    assert train_stages._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
-    assert not train_stages._prepare_checkpoints(ckpt, {"a": 2}, resume=True, stage="stage1")
+    assert training._prepare_checkpoints(ckpt, {"a": 1}, resume=True, stage="stage1")
+    assert not training._prepare_checkpoints(ckpt, {"a": 2}, resume=True, stage="stage1")
     assert not (ckpt / "step-00000001").exists()
 
 
@@ -287,7 +289,7 @@ def test_empty_training_set_fails_clearly(built, tmp_path):
     root = _copy_root(built, tmp_path)
     artifacts.write_rows(Paths(root).stage1_records, [], RECORDS)
     with pytest.raises(ValueError, match="empty training set") as err:
-        train_stages.run_stage1(parse_params(PARAMS), root)
+        stage1.run_stage1(parse_params(PARAMS), root)
     assert "\n" not in str(err.value) and "stage1.parquet" in str(err.value)
 
 
@@ -303,13 +305,13 @@ def test_config_errors_are_one_line():
 
 def test_hidden_size_mismatch_is_one_line(built, tmp_path):
     """A stage-1 model that refers to its LLM, whose base folder is later replaced by a wider LLM."""
-    from lingualift_core.model.testing import random_llama
+    from model_builders import random_llama
 
     root = _copy_root(built, tmp_path)
     data = {**PARAMS, "stage1": {**PARAMS["stage1"], "save_llm": "reference", "recall_per_lang": 0,
                                  "train": {**PARAMS["stage1"]["train"], "max_steps": 1}}}
     params = parse_params(data)
-    train_stages.run_stage1(params, root)
+    stage1.run_stage1(params, root)
     llm_dir = root / "data" / "models" / "base" / "llm"
     assert not (root / "data" / "models" / "stage1" / "llm").exists()  # referenced, not copied
     from transformers import AutoTokenizer
@@ -320,7 +322,7 @@ def test_hidden_size_mismatch_is_one_line(built, tmp_path):
     wide.save_pretrained(llm_dir)
     tok.save_pretrained(llm_dir)
     with pytest.raises(ConfigError, match="hidden size 16.*width 24") as err:
-        train_stages.run_stage2(params, root)
+        stage2.run_stage2(params, root)
     assert "\n" not in str(err.value)
 
 
@@ -345,7 +347,7 @@ def test_hub_source_records_ids(built, tmp_path):
 
 
 def test_stage2_under_an_fsdp_launch(built, tmp_path):
-    """`accelerate launch --config_file configs/accelerate/fsdp.yaml -m lingualift_core.cli stage stage2` (on 2 CPU
+    """`accelerate launch --config_file configs/accelerate/fsdp.yaml -m flows.cli stage stage2` (on 2 CPU
     processes): the saved stage-2 model equals the one-process run's (micro-batches 2 x 4 instead of 1 x 8: the
     same gradient up to float summation order)."""
     import copy
@@ -358,7 +360,7 @@ def test_stage2_under_an_fsdp_launch(built, tmp_path):
     params = copy.deepcopy(PARAMS)
     params["stage2"]["train"]["micro_batch_size"] = 4
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = launch(cpu_fsdp_config(tmp_path), "lingualift_core.cli", "stage", "stage2", "--root", str(root),
+    proc = launch(cpu_fsdp_config(tmp_path), "flows.cli", "stage", "stage2", "--root", str(root),
                   "--params", str(root / "params.yaml"), module=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads(Paths(root).metrics_file("stage2").read_text())
@@ -387,7 +389,7 @@ def test_stage2_relaunches_itself_on_two_processes(built, tmp_path):
     params["stage2"]["processes"] = 2
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCELERATE_", "FSDP_", "LOCAL_RANK"))}
-    proc = subprocess.run([sys.executable, "-m", "lingualift_core.cli", "stage", "stage2", "--root", str(root),
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "stage", "stage2", "--root", str(root),
                            "--params", str(root / "params.yaml")], env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -9,13 +9,12 @@ import pytest
 
 from lingualift_core.text.tokenize import (
     TokenizerUnavailableError,
-    VocabularyCounter,
-    exclusion_reason,
     load_blank,
     load_english,
     load_pipeline,
     tokenize_batches,
 )
+from lingualift_core.text.vocab import VocabularyCounter, exclusion_reason
 
 TEXTS = [
     "Ana gives 3 apples to Ben in Paris on Monday.",

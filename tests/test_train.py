@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lingualift_core.model.testing import tiny_lingualift
+from model_builders import tiny_lingualift
 from lingualift_core.train import (
     ConfigMismatchError,
     TrainConfig,

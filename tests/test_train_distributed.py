@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,7 @@ def test_fsdp_variants_equal_one_process(tmp_path, variant):
 
 
 def test_sharding_plan_reads_the_launch_settings(monkeypatch):
-    from lingualift_core.model.testing import tiny_lingualift
+    from model_builders import tiny_lingualift
     from lingualift_core.train import fsdp
 
     for key, value in {"ACCELERATE_USE_FSDP": "true", "FSDP_VERSION": "2", "FSDP_CPU_RAM_EFFICIENT_LOADING": "false",

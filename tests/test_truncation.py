@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lingualift_core.model.batching import SEG_ENC, PromptBuilder, PromptTemplate, collate, row_length
-from lingualift_core.model.testing import toy_words, word_tokenizer
+from model_builders import toy_words, word_tokenizer
 
 LLM_WORDS = toy_words(120)
 ENC_WORDS = toy_words(150, prefix="x") + LLM_WORDS

@@ -31,8 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .lexicon import SELECTIONS, CodeSwitchLexicon
-from .pos_groups import resolve_pos_group
+from .lexicon import CodeSwitchLexicon
+from .settings import CodeSwitchConfig
 from .rng import (
     COUNTER_PRIORITY,
     COUNTER_TOKEN_BASE,
@@ -66,7 +66,6 @@ sentence; ``replaced_spans`` are [start, end) character (code point) offsets of 
 ``n_translatable`` counts candidates with a lexicon translation."""
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "tokens", "whitespace", "pos", "ent_iob")
-OPTIONAL_COLUMNS: tuple[str, ...] = ("like_num", "is_stop", "ent_type")
 
 # Punctuation after which "I" starts a sentence (its translation is then capitalised).
 _SENTENCE_OPENERS = (".", "!", "?", '"', "“", "”", "‘", "'", "(", "[", "«", "…", ":", ";", "-", "—", "–")
@@ -86,49 +85,6 @@ class TargetLanguage:
             raise ValueError(f"language code must be a non-empty string, got {self.code!r}")
         if not self.name or not isinstance(self.name, str):
             raise ValueError(f"language name must be a non-empty string, got {self.name!r} for {self.code}")
-
-
-@dataclass(frozen=True)
-class CodeSwitchConfig:
-    """Settings of the code-switching builder.
-
-    pos_group: a group name (:func:`.pos_groups.resolve_pos_group`); default the paper's best, ADP+NOUN.
-    ratio: probability that a candidate with a translation is replaced (paper's best 0.8).
-    top_k / selection / temperature: how a translation is chosen (:mod:`.lexicon`).
-    seed: the seed of every draw.
-    max_sentences_per_lang: cap on sentences written per language (None: all).
-    min_replaced: drop sentences with fewer replaced tokens (0 keeps everything, unchanged sentences included).
-    exclude_stop_words: never replace tokens flagged ``is_stop``.
-    """
-
-    pos_group: str = "prepositional-phrase"
-    ratio: float = 0.8
-    top_k: int = 1
-    selection: str = "top1"
-    temperature: float = 1.0
-    seed: int = 0
-    max_sentences_per_lang: int | None = None
-    min_replaced: int = 0
-    exclude_stop_words: bool = False
-
-    def __post_init__(self) -> None:
-        resolve_pos_group(self.pos_group)
-        if not 0.0 <= float(self.ratio) <= 1.0:
-            raise ValueError(f"ratio must be in [0, 1], got {self.ratio}")
-        if self.selection not in SELECTIONS:
-            raise ValueError(f"unknown translation selection {self.selection!r}; known: {', '.join(SELECTIONS)}")
-        if int(self.top_k) < 1:
-            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.max_sentences_per_lang is not None and int(self.max_sentences_per_lang) < 0:
-            raise ValueError(f"max_sentences_per_lang must be >= 0 or None, got {self.max_sentences_per_lang}")
-        if int(self.min_replaced) < 0:
-            raise ValueError(f"min_replaced must be >= 0, got {self.min_replaced}")
-
-    @property
-    def pos_tags(self) -> frozenset[str]:
-        return resolve_pos_group(self.pos_group)
 
 
 def _safe_div(a: int, b: int) -> float:
@@ -541,8 +497,11 @@ class CodeSwitchBuilder:
         config: CodeSwitchConfig,
         languages: Sequence[TargetLanguage],
         lexicons: Mapping[str, pa.Table | CodeSwitchLexicon | None],
+        *,
+        seed: int = 0,
     ) -> None:
         self.config = config
+        self.seed = seed  # of every draw (which tokens, which translation)
         self.languages = list(languages)
         codes = [lang.code for lang in self.languages]
         dup = sorted({c for c in codes if codes.count(c) > 1})
@@ -566,7 +525,6 @@ class CodeSwitchBuilder:
         cap = config.max_sentences_per_lang
         self._buffers = {lang.code: _CapBuffer(int(cap)) for lang in self.languages} if cap is not None else {}
         self._finished = False
-        self._warned_empty: set[str] = set()
         for lang in self.languages:
             if self.lexicons[lang.code].is_empty:
                 warnings.warn(f"lexicon for {lang.code} ({lang.name}) is empty: no token will be replaced",
@@ -595,7 +553,7 @@ class CodeSwitchBuilder:
                 out.extend(self.process(b))
             return out
         cfg = self.config
-        prep = _prepare(batch, self._tags, cfg.seed, cfg.exclude_stop_words)
+        prep = _prepare(batch, self._tags, self.seed, cfg.exclude_stop_words)
         out: list[tuple[str, pa.RecordBatch]] = []
         for lang in self.languages:
             st = self.stats[lang.code]
@@ -651,7 +609,7 @@ class CodeSwitchBuilder:
                 "top_k": cfg.top_k,
                 "selection": cfg.selection,
                 "temperature": cfg.temperature,
-                "seed": cfg.seed,
+                "seed": self.seed,
                 "max_sentences_per_lang": cfg.max_sentences_per_lang,
                 "min_replaced": cfg.min_replaced,
                 "exclude_stop_words": cfg.exclude_stop_words,
@@ -666,9 +624,11 @@ def build_codeswitch_corpus(
     languages: Sequence[TargetLanguage],
     lexicons: Mapping[str, pa.Table | CodeSwitchLexicon | None],
     config: CodeSwitchConfig | None = None,
+    *,
+    seed: int = 0,
 ) -> tuple[dict[str, pa.Table], dict[str, LanguageStats]]:
     """In-memory convenience around :class:`CodeSwitchBuilder`: one Table per language, and the stats."""
-    builder = CodeSwitchBuilder(config or CodeSwitchConfig(), languages, lexicons)
+    builder = CodeSwitchBuilder(config or CodeSwitchConfig(), languages, lexicons, seed=seed)
     parts: dict[str, list[pa.RecordBatch]] = {lang.code: [] for lang in languages}
     for code, batch in builder.run(batches):
         parts[code].append(batch)

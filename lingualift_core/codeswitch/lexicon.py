@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SELECTIONS: tuple[str, ...] = ("top1", "uniform", "proportional", "softmax")
+from .settings import SELECTIONS
 LEXICON_COLUMNS: tuple[str, ...] = ("src", "tgt", "rank", "score")
 
 _SPACES = re.compile(r"\s+")

@@ -25,7 +25,6 @@ REPLACEABLE_CLASSES: frozenset[str] = frozenset(
 )
 # Classes that are never replaced, whatever the group says.
 NEVER_REPLACED_CLASSES: frozenset[str] = frozenset({"NUM", "PUNCT", "SYM", "SPACE", "X"})
-ALL_UPOS: frozenset[str] = REPLACEABLE_CLASSES | NEVER_REPLACED_CLASSES
 
 # The paper's CONJ is spaCy's CCONJ + SCONJ.
 CLASS_ALIASES: MappingProxyType[str, frozenset[str]] = MappingProxyType(

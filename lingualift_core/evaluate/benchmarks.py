@@ -20,12 +20,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lingualift_core.sources._common import MAX_BAD_EXAMPLES, LoadReport, LoadResult, NoValidRowsError
 
 __all__ = [
+    "Benchmark",
     "BENCHMARK_SOURCES",
     "clean_math_rows",
     "layout_rows",
@@ -33,6 +35,21 @@ __all__ = [
     "match_rows",
     "read_math_artifact",
 ]
+
+
+@dataclass
+class Benchmark:
+    """One benchmark's valid rows, their layout-only copies (when a floor system needs them) and the reports."""
+
+    name: str
+    file: str
+    rows: list[dict[str, Any]]
+    report: LoadReport
+    task: str = "math"  # math | nli | mc
+    floor_rows: list[dict[str, Any]] | None = None
+    floor_file: str | None = None
+    floor_report: LoadReport | None = None
+
 
 BENCHMARK_SOURCES: tuple[str, ...] = ("artifact", "mgsm", "msvamp", "mmwp")
 

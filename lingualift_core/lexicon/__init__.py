@@ -17,39 +17,46 @@ the shared text, unsupervised vs supervised P@1 on MUSE's en-en split). Every er
 one-line `LexiconError` (a ValueError).
 """
 
-from .embeddings import (
-    EMBEDDINGS_SCHEMA_VERSION,
-    Embeddings,
-    embeddings_from_table,
-    embeddings_schema,
-    embeddings_to_table,
-    load_vectors,
-    read_embeddings,
-    train_fasttext,
-    write_embeddings,
-)
-from .errors import LexiconError
-from .induction import (
-    INIT_POLICIES,
-    METHODS,
-    NORMALIZE_DEFAULT,
-    AdversarialConfig,
-    InductionConfig,
-    InductionResult,
-    criterion,
-    induce,
-    min_vocabulary,
-    normalize_vectors,
-)
-from .lexicon import (
-    LEXICON_SCHEMA,
-    LEXICON_SCHEMA_VERSION,
-    evaluate_dictionary,
-    lexicon_from_dictionary,
-    load_muse_dictionary,
-    translate,
-)
-from .synthetic import SyntheticPair, synthetic_pair
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lingualift_core._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
+    from .embeddings import (
+        EMBEDDINGS_SCHEMA_VERSION,
+        Embeddings,
+        embeddings_from_table,
+        embeddings_schema,
+        embeddings_to_table,
+        load_vectors,
+        read_embeddings,
+        train_fasttext,
+        write_embeddings,
+    )
+    from .errors import LexiconError
+    from .induction import (
+        INIT_POLICIES,
+        METHODS,
+        NORMALIZE_DEFAULT,
+        AdversarialConfig,
+        InductionConfig,
+        InductionResult,
+        criterion,
+        induce,
+        min_vocabulary,
+        normalize_vectors,
+    )
+    from .lexicon import (
+        LEXICON_SCHEMA,
+        LEXICON_SCHEMA_VERSION,
+        evaluate_dictionary,
+        lexicon_from_dictionary,
+        load_muse_dictionary,
+        translate,
+    )
+    from .synthetic import SyntheticPair, synthetic_pair
 
 __all__ = [
     "EMBEDDINGS_SCHEMA_VERSION",
@@ -81,3 +88,17 @@ __all__ = [
     "translate",
     "write_embeddings",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "EMBEDDINGS_SCHEMA_VERSION": ".embeddings", "Embeddings": ".embeddings", "embeddings_from_table": ".embeddings",
+    "embeddings_schema": ".embeddings", "embeddings_to_table": ".embeddings", "load_vectors": ".embeddings",
+    "read_embeddings": ".embeddings", "train_fasttext": ".embeddings", "write_embeddings": ".embeddings",
+    "LexiconError": ".errors",
+    "INIT_POLICIES": ".induction", "METHODS": ".induction", "NORMALIZE_DEFAULT": ".induction",
+    "AdversarialConfig": ".induction", "InductionConfig": ".induction", "InductionResult": ".induction",
+    "criterion": ".induction", "induce": ".induction", "min_vocabulary": ".induction",
+    "normalize_vectors": ".induction",
+    "LEXICON_SCHEMA": ".lexicon", "LEXICON_SCHEMA_VERSION": ".lexicon", "evaluate_dictionary": ".lexicon",
+    "lexicon_from_dictionary": ".lexicon", "load_muse_dictionary": ".lexicon", "translate": ".lexicon",
+    "SyntheticPair": ".synthetic", "synthetic_pair": ".synthetic",
+})

@@ -42,36 +42,17 @@ for left-padded inputs); ``labels`` are -100 on the prompt and on padding, and E
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, TypedDict
 
 import torch
+
+from lingualift_core.model.template import PromptTemplate
 
 # segment ids of the combined sequence
 SEG_PAD, SEG_TOKEN, SEG_ENC_START, SEG_ENC, SEG_ENC_END = 0, 1, 2, 3, 4
 LAYOUTS = ("paper", "encoder_prompt")
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class PromptTemplate:
-    """Literal text joiners of the prompt (all LLM tokens unless the layout sends them through the encoder)."""
-
-    system: str = ""
-    instruction_suffix: str = ""
-    input_separator: str = "\n"
-    response_prefix: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "PromptTemplate":
-        data = dict(data or {})
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown prompt template keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 class TokenizedRecord(TypedDict):

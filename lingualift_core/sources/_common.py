@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import lzma
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -180,6 +181,35 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str | None, str | None]]
                 yield line_no, raw.decode("utf-8"), None
             except UnicodeDecodeError as exc:
                 yield line_no, None, f"invalid UTF-8 at byte {exc.start}"
+
+
+def read_rows(lines: Iterable[tuple[int, str | None, str | None]], collector: RowCollector,
+              to_row: Callable[[str, int], dict[str, Any]]) -> None:
+    """Feeds `collector` one row per line of `lines` (`iter_lines` items): `to_row(text, line_no)` builds the row
+    or raises ValueError, whose message becomes the line's reason; undecodable and empty lines are malformed."""
+    for line_no, text, error in lines:
+        if error or text is None:
+            collector.bad(line_no, error or "unreadable line")
+            continue
+        if not text.strip():
+            collector.bad(line_no, "empty line")
+            continue
+        try:
+            collector.ok(to_row(text, line_no))
+        except ValueError as exc:
+            collector.bad(line_no, str(exc))
+
+
+def read_jsonl(path: str | Path, collector: RowCollector, to_row: Callable[[Any, int], dict[str, Any]]) -> None:
+    """`read_rows` over a JSON Lines file: `to_row(object, line_no)`; a line that is not JSON is malformed."""
+    def parsed(text: str, line_no: int) -> dict[str, Any]:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        return to_row(obj, line_no)
+
+    read_rows(iter_lines(path), collector, parsed)
 
 
 def parse_number(text: str) -> float:

@@ -22,7 +22,6 @@ it becomes ``ja``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from lingualift_core.sources._common import (
     RowCollector,
     SourceNotFoundError,
     combine,
-    iter_lines,
+    read_jsonl,
     require_dir,
     short,
 )
@@ -65,25 +64,6 @@ def xcopa_row(obj: Any, lang: str, split: str) -> dict[str, Any]:
             "answer": LETTERS[label], "kind": kind}
 
 
-def _jsonl(path: Path, collector: RowCollector, mapper) -> None:
-    for line_no, text, error in iter_lines(path):
-        if error:
-            collector.bad(line_no, error)
-            continue
-        if not text.strip():
-            collector.bad(line_no, "empty line")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            collector.bad(line_no, f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        try:
-            collector.ok(mapper(obj))
-        except ValueError as exc:
-            collector.bad(line_no, str(exc))
-
-
 def load_xcopa_file(path: str | Path, lang: str | None = None, *, split: str | None = None,
                     strict: bool = False) -> LoadResult:
     """One XCOPA file; ``lang`` / ``split`` default to the ``<split>.<lang>.jsonl`` file name."""
@@ -94,7 +74,7 @@ def load_xcopa_file(path: str | Path, lang: str | None = None, *, split: str | N
     if not lang:
         raise SourceNotFoundError(f"{path}: cannot tell the language from the name; pass lang=")
     collector = RowCollector(path, strict=strict)
-    _jsonl(path, collector, lambda obj: xcopa_row(obj, lang, split))
+    read_jsonl(path, collector, lambda obj, _line: xcopa_row(obj, lang, split))
     return collector.finish()
 
 
@@ -169,7 +149,7 @@ def load_xcsqa_file(path: str | Path, lang: str | None = None, *, require_answer
     """One X-CSQA JSONL file; ``lang`` defaults to each row's ``lang`` field."""
     path = Path(path)
     collector = RowCollector(path, strict=strict)
-    _jsonl(path, collector, lambda obj: xcsqa_row(obj, lang, require_answer=require_answer))
+    read_jsonl(path, collector, lambda obj, _line: xcsqa_row(obj, lang, require_answer=require_answer))
     return collector.finish()
 
 

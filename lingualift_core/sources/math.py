@@ -18,7 +18,6 @@ The MMWP folder format is defined here as the MGSM format: one UTF-8 file per la
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,8 @@ from lingualift_core.sources._common import (
     combine,
     iter_lines,
     parse_number,
+    read_jsonl,
+    read_rows,
     require_dir,
     short,
 )
@@ -88,29 +89,22 @@ def load_math_tsv(path: str | Path, lang: str, *, benchmark: str = "mgsm", stric
     Malformed: not exactly two tab-separated fields, an empty question, an answer that is not a number
     (``"2,125"`` is a number: commas are thousands separators).
     """
-    collector = RowCollector(path, strict=strict)
-    for line_no, text, error in iter_lines(path):
-        if error:
-            collector.bad(line_no, error)
-            continue
-        if not text.strip():
-            collector.bad(line_no, "empty line")
-            continue
+    def to_row(text: str, line_no: int) -> dict[str, Any]:
         fields = text.split("\t")
         if len(fields) != 2:
-            collector.bad(line_no, f"expected 2 tab-separated fields (question, answer), got {len(fields)}")
-            continue
+            raise ValueError(f"expected 2 tab-separated fields (question, answer), got {len(fields)}")
         question, answer_text = fields[0].strip(), fields[1].strip()
         if not question:
-            collector.bad(line_no, "empty question")
-            continue
+            raise ValueError("empty question")
         try:
             answer = parse_number(answer_text)
         except ValueError:
-            collector.bad(line_no, f"answer is not a number: {short(answer_text)!r}")
-            continue
-        collector.ok({"id": f"{benchmark}-{line_no - 1}", "lang": lang, "question": question,
-                      "answer": answer, "solution": None})
+            raise ValueError(f"answer is not a number: {short(answer_text)!r}") from None
+        return {"id": f"{benchmark}-{line_no - 1}", "lang": lang, "question": question, "answer": answer,
+                "solution": None}
+
+    collector = RowCollector(path, strict=strict)
+    read_rows(iter_lines(path), collector, to_row)
     return collector.finish()
 
 
@@ -192,36 +186,24 @@ def load_msvamp_file(path: str | Path, lang: str, *, strict: bool = False) -> Lo
 
     Malformed: invalid JSON, not an object, missing/empty ``m_query``, ``response`` not a number.
     """
-    collector = RowCollector(path, strict=strict)
-    for line_no, text, error in iter_lines(path):
-        if error:
-            collector.bad(line_no, error)
-            continue
-        if not text.strip():
-            collector.bad(line_no, "empty line")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            collector.bad(line_no, f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
+    def to_row(obj: Any, line_no: int) -> dict[str, Any]:
         if not isinstance(obj, dict):
-            collector.bad(line_no, f"expected a JSON object, got {type(obj).__name__}")
-            continue
+            raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
         question = obj.get("m_query")
         if not isinstance(question, str) or not question.strip():
-            collector.bad(line_no, "missing or empty 'm_query'")
-            continue
+            raise ValueError("missing or empty 'm_query'")
         response = obj.get("response")
         try:
             answer = parse_number(str(response)) if isinstance(response, (str, int, float)) else None
         except ValueError:
             answer = None
         if answer is None:
-            collector.bad(line_no, f"'response' is not a number: {short(repr(response))}")
-            continue
-        collector.ok({"id": f"msvamp-{line_no - 1}", "lang": lang, "question": question.strip(),
-                      "answer": answer, "solution": None})
+            raise ValueError(f"'response' is not a number: {short(repr(response))}")
+        return {"id": f"msvamp-{line_no - 1}", "lang": lang, "question": question.strip(), "answer": answer,
+                "solution": None}
+
+    collector = RowCollector(path, strict=strict)
+    read_jsonl(path, collector, to_row)
     return collector.finish()
 
 
@@ -294,22 +276,7 @@ def load_gsm8k(path: str | Path, *, instruction: str = MATH_INSTRUCTION, strict:
     path = Path(path)
     prefix = id_prefix if id_prefix is not None else f"gsm8k-{path.name.split('.')[0]}"
     collector = RowCollector(path, strict=strict)
-    for line_no, text, error in iter_lines(path):
-        if error:
-            collector.bad(line_no, error)
-            continue
-        if not text.strip():
-            collector.bad(line_no, "empty line")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            collector.bad(line_no, f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        try:
-            collector.ok(sft_record_from_gsm8k(obj, f"{prefix}-{line_no - 1}", instruction))
-        except ValueError as exc:
-            collector.bad(line_no, str(exc))
+    read_jsonl(path, collector, lambda obj, line_no: sft_record_from_gsm8k(obj, f"{prefix}-{line_no - 1}", instruction))
     return collector.finish()
 
 

@@ -25,6 +25,7 @@ from lingualift_core.sources._common import (
     SourceNotFoundError,
     combine,
     iter_lines,
+    read_rows,
     require_dir,
     require_file,
 )
@@ -78,14 +79,8 @@ def flores_codes(folder: str | Path, split: str = "devtest") -> list[str]:
 def _flores_rows(name: str, lines: list[tuple[int, str | None, str | None]], label: str, split: str,
                  strict: bool) -> LoadResult:
     collector = RowCollector(name, strict=strict)
-    for line_no, text, error in lines:
-        if error:
-            collector.bad(line_no, error)
-            continue
-        if not text.strip():
-            collector.bad(line_no, "empty line")
-            continue
-        collector.ok({"id": f"flores-{split}-{line_no - 1}", "lang": label, "text": text.strip()})
+    read_rows(lines, collector, lambda text, line_no: {"id": f"flores-{split}-{line_no - 1}", "lang": label,
+                                                        "text": text.strip()})
     return collector.finish()
 
 

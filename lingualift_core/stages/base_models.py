@@ -29,6 +29,12 @@ from lingualift_core.stages.common import Paths, Progress, setup_logging, write_
 
 log = logging.getLogger("lingualift.base_models")
 
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "base_models": ("pipeline.seed", "pipeline.pivot", "pipeline.languages", "base_models"),
+}
+
 MODELS_FILE = "models.json"
 PARTS = ("encoder", "llm")
 
@@ -100,67 +106,6 @@ def read_texts(paths: Paths, params: Params) -> dict[str, Any]:
            if paths.math_dev.is_file() else [])
     return {"corpora": corpora, "questions": [r["input"] for r in sft], "dev": dev,
             "problems": [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in sft]}
-
-
-def instruction_copies(sentences: Sequence[str], n: int, *, seed: int, scramble_fraction: float) -> list[str]:
-    """`n` documents `"<instruction> A <sep> A"`: a translation-style instruction naming a real language, then a
-    copy of an English sentence A (its words shuffled with probability `scramble_fraction`).
-
-    A real LLM has read countless "Translate the following French text into English." prompts; the tiny LLM has
-    not, and without these documents an instruction before the copy source breaks its copying (measured on the
-    toy world: copy loss 1.2 nats per token without the instruction, 8.3 with it), which leaves stage 1 (whose
-    paper layout puts the instruction before the encoder segment) at the LM prior. The toy languages' names
-    never appear: the instruction names real languages only."""
-    import random
-
-    from lingualift_core.codeswitch.instructions import DEFAULT_TEMPLATES
-    from lingualift_core.languages import all_languages
-    from lingualift_core.model.tiny import LLM_SEP_TOKEN
-
-    names = sorted({lang.name for lang in all_languages(include_toy=False)})
-    pool = [t for t in sentences if t.strip()]
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        a = rng.choice(pool)
-        if rng.random() < scramble_fraction:
-            words = a.split()
-            rng.shuffle(words)
-            a = " ".join(words)
-        instruction = rng.choice(DEFAULT_TEMPLATES).format(lang_name=rng.choice(names))
-        out.append(f"{instruction} {a} {LLM_SEP_TOKEN} {a}")
-    return out
-
-
-def arithmetic_drills(n: int, *, seed: int, max_operand: int = 100, per_doc: int = 8) -> list[str]:
-    """`n` documents of `per_doc` equations in the task solutions' format: "17 + 11 = 28. 40 - 13 = 27. ...".
-
-    Sums below `max_operand`, differences of operands below it (never negative), small products.
-    A real LLM knows arithmetic from pre-training; the tiny one sees a few thousand solved problems only, and
-    after Mono-SFT it got 8 of 74 equations right in its own English solutions while the reasoning steps were
-    mostly right (toy world, default size), so English accuracy, and with it any transfer, was capped by
-    arithmetic rather than by language. Measured: 10,000 documents did not teach it within 800 steps (1% of
-    "a op b =" completions right, as without them) and lowered held-out copy accuracy; off by default."""
-    import random
-
-    rng = random.Random(seed)
-    docs = []
-    for _ in range(n):
-        eqs = []
-        for _ in range(per_doc):
-            op = rng.choices("+-*", weights=(10, 10, 1))[0]
-            if op == "*":
-                a, b = rng.randrange(0, 21), rng.randrange(1, 6)
-                eqs.append(f"{a} * {b} = {a * b}")
-            else:
-                a, b = rng.randrange(0, max_operand), rng.randrange(0, max_operand)
-                if op == "+" and a + b >= max_operand:  # keep sums in the task's range
-                    op = "-"
-                if op == "-" and b > a:
-                    a, b = b, a
-                eqs.append(f"{a} {op} {b} = {a + b if op == '+' else a - b}")
-        docs.append(". ".join(eqs) + ".")
-    return docs
 
 
 def _tokenizer(cfg: TinyModelsConfig, texts: Sequence[str], kind: str, vocab_size: int, max_positions: int):
@@ -293,6 +238,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
     facts (each stream at its configured share); saved under `out/llm`; returns its metrics (with the gates:
     English dev accuracy before any fine-tuning, copy accuracy)."""
     from lingualift_core.model.tiny import tiny_llm_config
+    from lingualift_core.train.corpora import arithmetic_drills, instruction_copies
     from lingualift_core.train.pretrain import copy_accuracy, pretrain_llm_clm, task_accuracy
 
     llm_cfg = cfg.llm
@@ -410,7 +356,7 @@ def run(params: Params, root: Path) -> dict:
         metrics["seconds"] = round(time.perf_counter() - t0, 1)
         metrics["cpu_seconds"] = round(time.process_time() - c0, 1)
         artifacts.write_json(out / MODELS_FILE, doc)
-        write_meta(out, "base_models", params, ["pipeline", "base_models"], {"metrics": metrics, "models": doc})
+        write_meta(out, "base_models", params, PARAMS["base_models"], {"metrics": metrics, "models": doc})
     write_metrics(paths, "base_models", metrics)
     log.info("base_models: done in %.0f s", metrics["seconds"])
     return metrics

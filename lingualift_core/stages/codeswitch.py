@@ -21,7 +21,6 @@ from lingualift_core.codeswitch import (
     POS_DISTRIBUTION_SCHEMA,
     STAGE1_SCHEMA,
     CodeSwitchBuilder,
-    CodeSwitchConfig,
     TargetLanguage,
     compare_with_paper,
     mix_task_records,
@@ -35,6 +34,14 @@ from lingualift_core.stages.lexicon import LEXICON
 from lingualift_core.text.tokenize import load_pipeline, tokenize_batches
 
 log = logging.getLogger("lingualift.codeswitch")
+
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    # tokenize.*: the English task questions are tagged here with the tokenize stage's pipeline
+    "codeswitch": ("pipeline", "codeswitch", "tokenize.batch_size", "tokenize.english_model",
+                   "tokenize.use_blis"),
+}
 
 CS_CORPUS = artifacts.ArtifactSchema("codeswitch_corpus", 1, CORPUS_SCHEMA.remove_metadata())
 STAGE1 = artifacts.ArtifactSchema("stage1_records", 1, STAGE1_SCHEMA.remove_metadata())
@@ -97,11 +104,7 @@ def run(params: Params, root: Path) -> dict:
     lexicons = {lang: load_lexicon(paths, lang) for lang in pipe.targets}
     languages = [TargetLanguage(lang, get_language(lang).name, get_language(lang).no_space) for lang in pipe.targets]
     names = {t.code: t.name for t in languages}
-    cs_config = CodeSwitchConfig(
-        pos_group=cfg.pos_group, ratio=cfg.ratio, top_k=cfg.top_k, selection=cfg.selection,
-        temperature=cfg.temperature, seed=pipe.seed, max_sentences_per_lang=cfg.max_sentences_per_lang,
-        min_replaced=cfg.min_replaced, exclude_stop_words=cfg.exclude_stop_words)
-    builder = CodeSwitchBuilder(cs_config, languages, lexicons)
+    builder = CodeSwitchBuilder(cfg, languages, lexicons, seed=pipe.seed)
     source = paths.tokenized(pipe.pivot)
     artifacts.require_complete(paths.tokenized_dir(pipe.pivot))
     n_sentences = artifacts.read_table(source, artifacts.TOKENIZED, columns=["id"]).num_rows
@@ -120,7 +123,7 @@ def run(params: Params, root: Path) -> dict:
                 _emit(lang, cs, writers, names, params, held, train_parts, holdout_parts)
         tagged = _tagged_task_inputs(params, paths, None if cfg.task_questions else _POS_TABLE_ROWS)
         # a builder of its own: the corpus builder's per-language caps and metrics stay the corpus's
-        task_parts = (_task_question_records(CodeSwitchBuilder(cs_config, languages, lexicons), tagged, names,
+        task_parts = (_task_question_records(CodeSwitchBuilder(cfg, languages, lexicons, seed=pipe.seed), tagged, names,
                                              pipe.seed) if cfg.task_questions else [])
         parts = train_parts + task_parts
         records = pa.concat_tables(parts) if parts else STAGE1_SCHEMA.empty_table()
@@ -134,7 +137,7 @@ def run(params: Params, root: Path) -> dict:
         artifacts.write_table(out / paths.pos_distribution.name, dist, POS_DIST)
         metrics = _metrics(builder.metrics(), records, holdout, dist)
         metrics["task_question_records"] = sum(p.num_rows for p in task_parts)
-        write_meta(out, "codeswitch", params, ["pipeline", "codeswitch"], {"metrics": metrics})
+        write_meta(out, "codeswitch", params, PARAMS["codeswitch"], {"metrics": metrics})
     for warning in metrics.get("warnings", []):
         log.warning("codeswitch: %s", warning)
     write_metrics(paths, "codeswitch", metrics)

@@ -10,18 +10,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from lingualift_core import artifacts
-from lingualift_core.config import Params, section_to_dict
+from lingualift_core.config import Params, select
 
-T = TypeVar("T")
 log = logging.getLogger("lingualift")
 
 # Prefect tasks parse these lines from the stage's output into progress artifacts.
@@ -133,10 +132,6 @@ class Paths:
     def metrics_file(self, name: str) -> Path:
         return self.metrics / f"{name}.json"
 
-    def meta_dir(self, stage: str) -> Path:
-        """Where a stage whose outputs are single files keeps its run_meta.json."""
-        return self.data / "meta" / stage
-
 
 # library chatter that means nothing to a user: faiss says which CPU build it loaded ("Could not load library with
 # AVX512 support" reads like an error and is not one); httpx logs every poll of `lingualift serve`
@@ -208,19 +203,14 @@ class Progress:
             self._redirect = None
 
 
-def track(items: Iterable[T], desc: str, total: int) -> Iterator[T]:
-    """Iterates `items` while reporting progress."""
-    with Progress(desc, total) as bar:
-        for item in items:
-            yield item
-            bar.update(1)
-
-
-def write_meta(folder: Path, stage: str, params: Params, sections: Iterable[str],
+def write_meta(folder: Path, stage: str, params: Params, keys: Iterable[str],
                extra: Mapping[str, Any] | None = None) -> Path:
-    """run_meta.json with the params sections the stage read."""
-    config = {name: section_to_dict(getattr(params, name)) for name in sections}
-    return artifacts.write_run_meta(folder, stage, config, params.pipeline.seed, extra)
+    """run_meta.json with the params `keys` the stage declares (its module's `PARAMS`, also its dvc.yaml params):
+    the record names exactly what DVC tracks for the stage, so it cannot hold a value the stage never reran for."""
+    keys = list(keys)
+    seeded = any(k in ("pipeline", "pipeline.seed") for k in keys)  # a stage that draws no random numbers has no seed
+    return artifacts.write_run_meta(folder, stage, select(params, keys), params.pipeline.seed if seeded else None,
+                                    extra)
 
 
 def write_metrics(paths: Paths, name: str, metrics: Mapping[str, Any]) -> Path:

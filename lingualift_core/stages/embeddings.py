@@ -15,6 +15,12 @@ from lingualift_core.stages.common import Paths, Progress, write_meta, write_met
 
 log = logging.getLogger("lingualift.embeddings")
 
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "embeddings": ("pipeline.seed", "embeddings"),
+}
+
 
 def _sentences(path: Path, lowercase: bool, bar: Progress) -> Iterator[list[str]]:
     """Token lists of a tokenized corpus, whitespace tokens dropped (fastText splits on whitespace)."""
@@ -45,7 +51,7 @@ def run(params: Params, root: Path, lang: str) -> dict:
                "seconds": round(seconds, 2)}
     with artifacts.atomic_dir(paths.embeddings_dir(lang)) as out:
         lx.write_embeddings(emb, out / paths.embeddings(lang).name)
-        write_meta(out, f"embeddings@{lang}", params, ["pipeline", "embeddings"], {"metrics": metrics})
+        write_meta(out, f"embeddings@{lang}", params, PARAMS["embeddings"], {"metrics": metrics})
     write_metrics(paths, f"embeddings_{lang}", metrics)
     log.info("embeddings %s: %d words x %d in %.1f s", lang, metrics["words"], metrics["dim"], seconds)
     return metrics

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import io
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from lingualift_core.config import ConfigError, EvalAlignmentConfig, EvalGatesCo
 from lingualift_core.evaluate import alignment as align
 from lingualift_core.evaluate.benchmarks import (
     TASK_OF_SOURCE,
+    Benchmark,
     layout_rows,
     load_math_benchmark,
     load_task_benchmark,
@@ -56,12 +56,30 @@ from lingualift_core.evaluate.generation import PREDICTIONS, build_predictions, 
 from lingualift_core.evaluate.groups import default_group_kinds, language_groups
 from lingualift_core.evaluate.prompts import prompts_for
 from lingualift_core.evaluate.reports import markdown_report, plot_accuracy_bars
-from lingualift_core.evaluate.scoring import accuracy_rows, compute_metrics, language_keys, wilson_interval
+from lingualift_core.evaluate.scoring import compute_metrics, language_keys
+from lingualift_core.evaluate.sections import (
+    accuracy_csv,
+    first_step_table,
+    gates_section,
+    group_sections,
+    headline_section,
+    operator_table,
+    retrieval_table,
+    rule_tables,
+    settings_md,
+    spearman_table,
+)
 from lingualift_core.languages import levels_mapping
 from lingualift_core.sources import LoadReport, NoValidRowsError
 from lingualift_core.stages.common import Paths, Progress, Timer, setup_logging, write_meta, write_metrics
 
 log = logging.getLogger("lingualift.evaluate")
+
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "evaluate": ("pipeline.seed", "pipeline.pivot", "pipeline.targets", "base_models.hub.local_files_only", "evaluate"),
+}
 
 STAGE = "evaluate"
 # prompts handed to the model per call: several generate batches, so progress lines come often enough
@@ -77,20 +95,6 @@ class EvalPaths(Paths):
     @property
     def eval_dir(self) -> Path:
         return self.data / "eval"
-
-
-@dataclass
-class Benchmark:
-    """One benchmark's valid rows, their layout-only copies (when a floor system needs them) and the reports."""
-
-    name: str
-    file: str
-    rows: list[dict[str, Any]]
-    report: LoadReport
-    task: str = "math"  # math | nli | mc
-    floor_rows: list[dict[str, Any]] | None = None
-    floor_file: str | None = None
-    floor_report: LoadReport | None = None
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -272,26 +276,6 @@ def parallel_pairs(cfg: EvalAlignmentConfig, root: Path, langs: Sequence[str], p
     return pairs, report
 
 
-def _retrieval_table(retrieval: Mapping[str, Mapping[str, Mapping[str, float]]], langs: Sequence[str],
-                     levels: Mapping[str, str]) -> str:
-    kinds = list(retrieval)
-    lines = ["| lang | level | " + " | ".join(kinds) + " |", "|---|---|" + "---:|" * len(kinds)]
-    for lang in langs:
-        cells = [f"{100 * retrieval[k][lang]['mean']:.1f}" if lang in retrieval[k] else "–" for k in kinds]
-        lines.append(f"| {lang} | {levels.get(lang, '–')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _spearman_table(spearman: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    lines = ["| kind | group | rho | p | n |", "|---|---|---:|---:|---:|"]
-    for kind, per in spearman.items():
-        for group, res in per.items():
-            rho = "–" if res["rho"] is None else f"{res['rho']:.3f}"
-            p = "–" if res["pvalue"] is None else f"{res['pvalue']:.3g}"
-            lines.append(f"| {kind} | {group} | {rho} | {p} | {res['n']} |")
-    return "\n".join(lines)
-
-
 def alignment_analyses(cfg: EvalAlignmentConfig, root: Path, langs: Sequence[str], pivot: str, seed: int,
                        metrics: Mapping[str, Any], levels: Mapping[str, str], plots_dir: Path,
                        device: str = "cpu", dtype: str = "float32", local_files_only: bool = True
@@ -338,10 +322,10 @@ def alignment_analyses(cfg: EvalAlignmentConfig, root: Path, langs: Sequence[str
                f"each language on the first {cfg.max_pairs} parallel pairs, cosine of mean-pooled vectors: "
                "`aligned` = the LLM input after the alignment layer, `encoder` = the encoder alone, "
                "`llm_embeddings` = the LLM's own input embeddings of the text (the baseline).", "",
-               _retrieval_table(retrieval, ordered, levels), "",
+               retrieval_table(retrieval, ordered, levels), "",
                f"Spearman correlation between retrieval accuracy and the accuracy of `{cfg.accuracy_system}` on "
                f"`{cfg.accuracy_benchmark}` across languages (rho is undefined below 3 languages or for constant "
-               "scores):", "", _spearman_table(spearman), ""]
+               "scores):", "", spearman_table(spearman), ""]
     groups_md = []
     for kind in default_group_kinds(ordered):
         mapping = language_groups(ordered, kind)
@@ -375,46 +359,6 @@ def alignment_analyses(cfg: EvalAlignmentConfig, root: Path, langs: Sequence[str
 # ------------------------------------------------------------------------------------------------ reports
 
 
-def accuracy_csv(predictions: pa.Table | Sequence[pa.Table], levels: Mapping[str, str]) -> str:
-    """CSV text: system, benchmark, lang, level, n, n_correct, accuracy, ci_low, ci_high (%, 95% Wilson)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["system", "benchmark", "lang", "level", "n", "n_correct", "accuracy", "ci_low", "ci_high"])
-    for row in accuracy_rows(predictions):
-        lo, hi = wilson_interval(row["n_correct"], row["n"])
-        writer.writerow([row["system"], row["benchmark"], row["lang"], levels.get(row["lang"], ""), row["n"],
-                         row["n_correct"], f"{100.0 * row['accuracy']:.2f}", f"{100.0 * lo:.2f}", f"{100.0 * hi:.2f}"])
-    return buf.getvalue()
-
-
-def operator_table(predictions: pa.Table, benchmarks: Mapping[str, Benchmark]) -> pa.Table:
-    """The math rows whose reference has an equation as a pseudo-benchmark `<benchmark>:operator`: `correct` = the
-    output's first equation uses the reference's first operation (+, -, *, /), whatever the numbers. On a world
-    whose problem kinds share one layout only the words decide the operation, so this separates reading the verb
-    from copying the right quantities (`:first_step`) and from arithmetic (the answer)."""
-    from lingualift_core.evaluate.answers import first_step
-
-    gold: dict[tuple[str, str, str], str] = {}
-    for name, bench in benchmarks.items():
-        if bench.task != "math":
-            continue
-        for row in bench.rows:
-            step = first_step(row.get("solution"))
-            if step is not None:
-                gold[(name, str(row["lang"]), str(row["id"]))] = step[1]
-    ids, langs, systems, names, correct = [], [], [], [], []
-    for row in predictions.select(["id", "lang", "system", "benchmark", "output"]).to_pylist():
-        op = gold.get((row["benchmark"], row["lang"], row["id"]))
-        if op is None:
-            continue
-        pred = first_step(row["output"])
-        ids.append(row["id"]), langs.append(row["lang"]), systems.append(row["system"])
-        names.append(f"{row['benchmark']}:operator"), correct.append(pred is not None and pred[1] == op)
-    return pa.table({"id": pa.array(ids, pa.string()), "lang": pa.array(langs, pa.string()),
-                     "system": pa.array(systems, pa.string()), "benchmark": pa.array(names, pa.string()),
-                     "correct": pa.array(correct, pa.bool_())})
-
-
 def gate_checks(paths: Paths, gates: EvalGatesConfig) -> list[dict[str, Any]]:
     """Each gate of `evaluate.gates` against the metrics its stage recorded in its models' run_meta.json (a DVC
     dependency of this stage; the metrics files carry timings, so reading them would make reruns stale): name,
@@ -434,75 +378,6 @@ def gate_checks(paths: Paths, gates: EvalGatesConfig) -> list[dict[str, Any]]:
                        f"stage 1 does not read whole {lang} sentences: expect little transfer to {lang}"))
     return [{"gate": g, "value": v, "threshold": t, "ok": None if v is None else v >= t, "why": why}
             for g, v, t, why in checks]
-
-
-def gates_section(checks: Sequence[Mapping[str, Any]]) -> str:
-    """The gates as a table, with one warning line per missed gate."""
-    lines = ["| gate | value | threshold | |", "|---|---:|---:|---|"]
-    for c in checks:
-        value = "–" if c["value"] is None else f"{c['value']:.3f}"
-        verdict = "not measured" if c["ok"] is None else ("ok" if c["ok"] else "**MISSED**")
-        lines.append(f"| {c['gate']} | {value} | {c['threshold']:.2f} | {verdict} |")
-    missed = [c for c in checks if c["ok"] is False]
-    lines += [""] + [f"> Warning: {c['gate']} {c['value']:.3f} < {c['threshold']:.2f}: {c['why']}." for c in missed]
-    return "\n".join(lines)
-
-
-# other papers' answer rules, scored on the same outputs (`answers.py` documents each rule's source)
-RULES: dict[str, str] = {"strict": "harness_strict_match", "flexible": "harness_flexible_extract",
-                         "anchor": "anchor_last_number"}
-
-
-def rule_tables(predictions: pa.Table, math_benchmarks: set[str]) -> list[pa.Table]:
-    """Math rows re-scored with each rule of `RULES` as pseudo-benchmarks `<benchmark>:<rule>`: lm-evaluation-
-    harness's MGSM "strict-match" and "flexible-extract" filters and the anchors' last-number rule (MindMerger,
-    the authors' release; sign dropped), so a figure can be put beside the table it is compared with, and the
-    effect of the rule itself is visible. A number is correct when it equals the gold answer (|diff| < 1e-3)."""
-    import pyarrow.compute as pc
-
-    from lingualift_core.evaluate import answers
-
-    math_rows = predictions.filter(pc.is_in(predictions.column("benchmark"), pa.array(sorted(math_benchmarks),
-                                                                                     pa.string())))
-    rows = math_rows.select(["id", "lang", "system", "benchmark", "output", "gold"]).to_pylist()
-    tables = []
-    for name, function in RULES.items():
-        rule = getattr(answers, function)
-        correct = [answers.math_correct(rule(r["output"]), float(r["gold"])) for r in rows]
-        tables.append(pa.table({"id": [r["id"] for r in rows], "lang": [r["lang"] for r in rows],
-                                "system": [r["system"] for r in rows],
-                                "benchmark": [f"{r['benchmark']}:{name}" for r in rows],
-                                "correct": pa.array(correct, pa.bool_())}))
-    return tables
-
-
-def _cell(k: int, n: int) -> str:
-    lo, hi = wilson_interval(k, n)
-    return f"{100.0 * k / n:.1f} ({100.0 * lo:.0f}–{100.0 * hi:.0f})"
-
-
-def headline_section(tables: Sequence[pa.Table], systems: Sequence[str], levels: Mapping[str, str],
-                     benchmark: str = "math") -> str:
-    """Answer, first-step and operator accuracy per system and language with 95% Wilson intervals and n."""
-    rows = accuracy_rows(tables)
-    langs = sorted({r["lang"] for r in rows if r["benchmark"] == benchmark},
-                   key=lambda lang: (lang != "en", ["high", "medium", "low"].index(levels[lang])
-                                     if levels.get(lang) in ("high", "medium", "low") else 3, lang))
-    by = {(r["system"], r["benchmark"], r["lang"]): r for r in rows}
-    out = [f"Accuracy in % on `{benchmark}` with its 95% Wilson interval; n per cell in the header.", ""]
-    for metric in (benchmark, f"{benchmark}:first_step", f"{benchmark}:operator"):
-        present = [s for s in systems if any((s, metric, lang) in by for lang in langs)]
-        if not present:
-            continue
-        ns = {lang: next((by[(s, metric, lang)]["n"] for s in present if (s, metric, lang) in by), 0) for lang in langs}
-        out += [f"`{metric}`:", "",
-                "| system | " + " | ".join(f"{lang} ({levels.get(lang, '–')}, n={ns[lang]})" for lang in langs) + " |",
-                "|---|" + "---:|" * len(langs)]
-        for s in present:
-            cells = [_cell(by[k]["n_correct"], by[k]["n"]) if (k := (s, metric, lang)) in by else "–" for lang in langs]
-            out.append(f"| {s} | " + " | ".join(cells) + " |")
-        out.append("")
-    return "\n".join(out)
 
 
 def _data_section(benchmarks: Mapping[str, Benchmark], root: Path) -> tuple[str, dict[str, Any]]:
@@ -534,21 +409,6 @@ def _data_section(benchmarks: Mapping[str, Benchmark], root: Path) -> tuple[str,
     return "\n".join(lines), info
 
 
-def _group_sections(metrics: Mapping[str, Mapping[str, Any]], benchmarks: Sequence[str]) -> str:
-    out = []
-    for bench in benchmarks:
-        values = {s: {lang: v for lang in language_keys(per[bench]) if (v := per[bench][lang]) is not None}
-                  for s, per in metrics.items() if bench in per}
-        langs = sorted({lang for v in values.values() for lang in v})
-        for kind in default_group_kinds(langs):
-            out += [f"`{bench}` accuracy by {kind.replace('_', ' ')}:", "",
-                    align.group_table(values, language_groups(langs, kind), kind=kind), ""]
-    return "\n".join(out)
-
-
-# ---------------------------------------------------------------------------------------------------- run
-
-
 def _evaluate_system(job: tuple) -> tuple[list[pa.Table], dict[str, Any]]:
     """Loads one system's model and runs `evaluate_model` on it (a job of `_map_systems`)."""
     import torch
@@ -577,17 +437,6 @@ def _map_systems(jobs: list[tuple], processes: int) -> list[tuple[list[pa.Table]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=setup_logging) as pool:
         return list(pool.map(_evaluate_system, jobs))
-
-
-def first_step_table(predictions: pa.Table) -> pa.Table:
-    """The rows with a `first_step` verdict as a pseudo-benchmark `<benchmark>:first_step` (`correct` = the
-    verdict), so the metrics, reports and plots show the reading diagnostic beside answer accuracy."""
-    import pyarrow.compute as pc
-
-    rows = predictions.filter(pc.is_valid(predictions.column("first_step")))
-    bench = pc.binary_join_element_wise(rows.column("benchmark"), pa.scalar("first_step"), ":")
-    return pa.table({"id": rows.column("id"), "lang": rows.column("lang"), "system": rows.column("system"),
-                     "benchmark": bench, "correct": rows.column("first_step")})
 
 
 def run(params: Params, root: Path) -> dict:
@@ -636,7 +485,7 @@ def run(params: Params, root: Path) -> dict:
         extra = {"Headline (95% intervals)": headline_section(scored, list(cfg.systems), levels),
                  "Gates": gates_section(gates),
                  "Benchmark data": data_md,
-                 "Prompt and decoding": _settings_md(cfg, instruction, generation)}
+                 "Prompt and decoding": settings_md(cfg, instruction, generation)}
         if cfg.alignment.enabled:
             targets = list(cfg.alignment.langs) if cfg.alignment.langs is not None else list(pipe.targets)
             with Timer() as timer:
@@ -645,7 +494,7 @@ def run(params: Params, root: Path) -> dict:
                     levels_mapping(sorted(set(targets) | set(langs))), plots, cfg.generation.device,
                     cfg.generation.dtype, local_files_only)
             analysis["alignment"]["seconds"] = round(timer.seconds, 2)
-        extra["Accuracy by language group"] = _group_sections(metrics, list(benchmarks))
+        extra["Accuracy by language group"] = group_sections(metrics, list(benchmarks))
         described = [f"`{s}` = `{spec.model}`" + (" (layout-only copies)" if spec.floor else "")
                      for s, spec in cfg.systems.items()]
         notes = [f"Systems: {', '.join(described)}.",
@@ -663,29 +512,12 @@ def run(params: Params, root: Path) -> dict:
         artifacts.write_table(out / "predictions.parquet", predictions, PREDICTIONS)
         (out / "accuracy.csv").write_text(accuracy_csv(scored, levels), encoding="utf-8")
         (out / "report.md").write_text(report, encoding="utf-8")
-        write_meta(out, STAGE, params, ["pipeline", "base_models", "evaluate"], {"generation": generation})
+        write_meta(out, STAGE, params, PARAMS[STAGE], {"generation": generation})
     artifacts.write_json(paths.metrics_file(STAGE), metrics)  # keyed by system only; the run record: below
     write_metrics(paths, f"{STAGE}_analysis", analysis)
     log.info("evaluate: wrote %s (%d predictions) and %s", paths.eval_dir, predictions.num_rows,
              paths.metrics_file(STAGE))
     return metrics
-
-
-def _settings_md(cfg: EvaluateConfig, instruction: str, generation: Mapping[str, Any]) -> str:
-    g = cfg.generation
-    lines = [f"- prompt style `{cfg.prompt.style}`; instruction {instruction!r}; CoT trigger "
-             f"{cfg.prompt.trigger!r} (the `prompt` column of predictions.parquet shows each prompt as read, the "
-             "encoder's span between `<enc_start>` and `<enc_end>`)",
-             f"- greedy decoding, batch size {g.batch_size}, stop strings {list(g.stop_strings)!r}, "
-             f"max_new_tokens cap {g.max_new_tokens}" + (" (fitted to the reference solutions)"
-                                                         if g.fit_to_solutions else ""),
-             "", "| system | benchmark | prompts | max_new_tokens | cut by the cap | seconds |",
-             "|---|---|---:|---:|---:|---:|"]
-    for system, per in generation.items():
-        for bench, info in per["benchmarks"].items():
-            lines.append(f"| {system} | {bench} | {info['prompts']} | {info['max_new_tokens']} | "
-                         f"{info['truncated_generations']} | {info['seconds']} |")
-    return "\n".join(lines)
 
 
 def closing_summary(root: Path, benchmark: str | None = None) -> str:

@@ -31,14 +31,15 @@ from lingualift_core.stages.common import Paths, write_meta
 
 log = logging.getLogger("lingualift.inputs")
 
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "inputs": (),
+}
+
 STAGE = "inputs"
 _CHUNK = 1 << 20
 _FULL_HASH_LIMIT = 1 << 30  # larger files (model shards): size + first and last MiB, so a 13 GB folder is quick
-
-
-def manifest_path(paths: Paths, stage: str) -> Path:
-    """`data/inputs/<stage>.json` (`stage` as DVC names it, e.g. `embeddings@qaa`)."""
-    return paths.data / STAGE / f"{stage}.json"
 
 
 def stage_params(dvc_file: Path, params: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -190,7 +191,7 @@ def run(params: Params, root: Path) -> dict:
     with artifacts.atomic_dir(paths.data / STAGE) as out:
         for stage, inputs in found.items():
             artifacts.write_json(out / f"{stage}.json", {"stage": stage, "inputs": inputs})
-        write_meta(out, STAGE, params, [])
+        write_meta(out, STAGE, params, PARAMS[STAGE])
     for note in leftover_checkpoints(paths):
         log.warning("inputs: %s", note)
     named = {stage: len(inputs) for stage, inputs in found.items() if inputs}

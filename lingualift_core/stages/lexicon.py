@@ -23,6 +23,13 @@ from lingualift_core.stages.common import Paths, Progress, write_meta, write_met
 
 log = logging.getLogger("lingualift.lexicon")
 
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "lexicon": ("pipeline.seed", "pipeline.pivot", "lexicon"),
+    "lexicon_report": ("pipeline.targets",),
+}
+
 LEXICON = artifacts.ArtifactSchema("lexicon", 1, lx.LEXICON_SCHEMA.remove_metadata())
 
 
@@ -84,8 +91,6 @@ def induce(params: Params, paths: Paths, lang: str) -> tuple[lx.Embeddings, lx.E
 def run(params: Params, root: Path, lang: str) -> dict:
     """Writes `data/lexicons/en-<lang>/lexicon.parquet`; returns the metrics."""
     paths, cfg = Paths(root), params.lexicon
-    if lang not in params.pipeline.targets:
-        raise ValueError(f"lexicon: {lang!r} is not in pipeline.targets {list(params.pipeline.targets)}")
     words = usable_words(paths)
     gold = gold_pairs(paths, cfg, lang)
     t0 = time.perf_counter()
@@ -123,7 +128,7 @@ def run(params: Params, root: Path, lang: str) -> dict:
         log.warning("lexicon en-%s is EMPTY: code-switching into %s will replace nothing", lang, lang)
     with artifacts.atomic_dir(paths.lexicon_dir(lang)) as out:
         artifacts.write_table(out / paths.lexicon(lang).name, table, LEXICON)
-        write_meta(out, f"lexicon@{lang}", params, ["pipeline", "lexicon"], {"metrics": metrics})
+        write_meta(out, f"lexicon@{lang}", params, PARAMS["lexicon"], {"metrics": metrics})
     write_metrics(paths, f"lexicon_{lang}", metrics)
     log.debug("lexicon en-%s: %s", lang, metrics)
     p1 = metrics.get("p_at_1_csls")

@@ -24,6 +24,12 @@ from lingualift_core.toyworld import build_world, layout_floor, layout_only
 
 log = logging.getLogger("lingualift.prepare")
 
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "prepare": ("pipeline", "prepare"),
+}
+
 
 class EmptyDataError(ValueError):
     """A source produced no rows where rows are required."""
@@ -186,7 +192,7 @@ def run(params: Params, root: Path) -> dict:
     data = synthetic_data(params) if source == "synthetic" else real_data(params)
     with artifacts.atomic_dir(paths.raw) as out:
         metrics = {"source": source, **write_outputs(out, data, params.pipeline.pivot)}
-        write_meta(out, "prepare", params, ["pipeline", "prepare"], {"metrics": metrics})
+        write_meta(out, "prepare", params, PARAMS["prepare"], {"metrics": metrics})
     write_metrics(paths, "prepare", metrics)
     log.debug("prepare: %s", metrics)
     log.info("prepare: %d corpus lines in %d languages, %s English train / %s dev problems, %s test problems per "

@@ -9,9 +9,15 @@ from pathlib import Path
 from lingualift_core import artifacts
 from lingualift_core.config import Params
 from lingualift_core.stages.common import Paths, Progress, write_meta, write_metrics
-from lingualift_core.text.tokenize import VocabularyCounter
+from lingualift_core.text.vocab import VocabularyCounter
 
 log = logging.getLogger("lingualift.vocab")
+
+# the params keys each stage reads (a section name: all of it): dvc.yaml `params` and run_meta.json's `config`
+# list exactly these (tests/test_dvc_deps.py; the end-to-end test audits the reads)
+PARAMS: dict[str, tuple[str, ...]] = {
+    "vocab": ("pipeline.pivot", "tokenize.vocab_min_count"),
+}
 
 
 def run(params: Params, root: Path) -> dict:
@@ -31,7 +37,7 @@ def run(params: Params, root: Path) -> dict:
                "excluded": {k or "none": v for k, v in sorted(reasons.items())}}
     with artifacts.atomic_dir(paths.vocab_dir) as out:
         artifacts.write_table(out / paths.vocab.name, table, artifacts.VOCAB)
-        write_meta(out, "vocab", params, ["pipeline", "tokenize"], {"metrics": metrics})
+        write_meta(out, "vocab", params, PARAMS["vocab"], {"metrics": metrics})
     write_metrics(paths, "vocab", metrics)
     log.info("vocab: %d words, %d usable for code-switching", metrics["words"], metrics["kept"])
     return metrics

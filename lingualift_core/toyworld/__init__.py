@@ -42,11 +42,18 @@ Typical use::
     pairs = world.parallel_pairs("qab", 500, seed=0)
 """
 
-from .layout import layout_floor, layout_only, layout_report
-from .problems import MATH_INSTRUCTION, MathProblem, Question, Statement, solve
-from .specs import TOY_CODES, TOY_LANGUAGES, ToyLanguageSpec, toy_spec
-from .topics import Topics
-from .world import DEFAULT_SIZES, World, build_world, derive_seed
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lingualift_core._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
+    from .layout import layout_floor, layout_only, layout_report
+    from .problems import MATH_INSTRUCTION, MathProblem, Question, Statement, solve
+    from .specs import TOY_CODES, TOY_LANGUAGES, ToyLanguageSpec, toy_spec
+    from .topics import Topics
+    from .world import DEFAULT_SIZES, World, build_world, derive_seed
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -67,3 +74,12 @@ __all__ = [
     "solve",
     "toy_spec",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "layout_floor": ".layout", "layout_only": ".layout", "layout_report": ".layout",
+    "MATH_INSTRUCTION": ".problems", "MathProblem": ".problems", "Question": ".problems", "Statement": ".problems",
+    "solve": ".problems",
+    "TOY_CODES": ".specs", "TOY_LANGUAGES": ".specs", "ToyLanguageSpec": ".specs", "toy_spec": ".specs",
+    "Topics": ".topics",
+    "DEFAULT_SIZES": ".world", "World": ".world", "build_world": ".world", "derive_seed": ".world",
+})

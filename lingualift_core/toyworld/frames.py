@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .english import DETERMINERS, NOUNS, PRONOUNS, VERBS, english_plural
+from .english import DETERMINERS, PRONOUNS, VERBS, english_plural
 
 __all__ = ["NP", "PP", "Compare", "Clause", "Sentence", "HowMany", "Frame", "render_english", "agreement"]
 
@@ -218,8 +218,3 @@ def render_english(frame: Frame) -> str:
             words[-1] += ","
         words += [frame.conj or "and"] + _en_clause(frame.second)
     return _finish(words, "?" if frame.first.ask else ".")
-
-
-def is_mass(noun: str) -> bool:
-    info = NOUNS.get(noun)
-    return bool(info and info.mass)

@@ -34,7 +34,6 @@ from .english import (
     NAMES,
     NOUNS,
     VERBS,
-    GENDER,
     Verb,
 )
 from .frames import NP, PP, Clause, Compare, Frame, HowMany, Sentence, agreement
@@ -569,10 +568,6 @@ class FrameSampler:
             second = replace(second, **fixed)
             return Sentence(first, conj, second)
         return Sentence(first)
-
-
-def gender_pronoun(name: str) -> str:
-    return "she" if GENDER.get(name) == "f" else "he"
 
 
 class CorpusSampler:

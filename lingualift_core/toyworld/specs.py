@@ -52,11 +52,6 @@ class ToyLanguageSpec:
     def verb_final(self) -> bool:
         return self.word_order == "SOV"
 
-    @property
-    def english_order(self) -> bool:
-        """Clause constituents in English order (subject, verb, object, prepositional phrases)."""
-        return self.word_order == "SVO"
-
     def in_script(self, ch: str) -> bool:
         return self.letter_range[0] <= ord(ch) <= self.letter_range[1]
 

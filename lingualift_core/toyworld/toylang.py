@@ -45,10 +45,6 @@ class ToyLanguage:
         self._order = spec.word_order
 
     # ----------------------------------------------------------------------------------------- lexicon
-    def has_translation(self, key: str) -> bool:
-        entry = self._entries.get(key)
-        return bool(entry and any(any(f.values()) for f in entry.forms))
-
     def realisations(self, key: str, feature: str = "-") -> list[tuple[str, ...]]:
         """All toy realisations of a concept with a feature (synonyms; multi-word ones as tuples)."""
         entry = self._entries.get(key)

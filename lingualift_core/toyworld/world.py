@@ -238,10 +238,6 @@ class World:
         synonym; multi-word translations joined by a space. Sorted."""
         return sorted({(en, toy) for en, toy, _, _ in self._toy_entries(lang)})
 
-    def gold_lexicon_pos(self, lang: str) -> list[tuple[str, str, str]]:
-        """Like :meth:`gold_lexicon` with the universal POS of the English word as a third field."""
-        return sorted({(en, toy, pos) for en, toy, pos, _ in self._toy_entries(lang)})
-
     def _toy_entries(self, lang: str) -> list[tuple[str, str, str, str]]:
         self._check_toy(lang)
         return self._toy[lang].gold_entries()

@@ -7,11 +7,18 @@ API::
                    on_step=lambda step, total, m: ...)
 """
 
-from .checkpoint import ConfigMismatchError, latest_checkpoint, list_checkpoints
-from .config import TrainConfig, mono_sft_config, stage1_config, stage2_config
-from .data import epoch_global_batches, micro_batches, padding_waste, plan_padding_waste
-from .evaluation import reconstruction_recall, token_recall
-from .loop import TrainResult, apply_trainable, lr_lambda_factory, train
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lingualift_core._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
+    from .checkpoint import ConfigMismatchError, latest_checkpoint, list_checkpoints
+    from .config import TrainConfig, mono_sft_config, stage1_config, stage2_config
+    from .data import epoch_global_batches, micro_batches, padding_waste, plan_padding_waste
+    from .evaluation import reconstruction_recall, token_recall
+    from .loop import TrainResult, apply_trainable, lr_lambda_factory, train
 
 __all__ = [
     "ConfigMismatchError",
@@ -32,3 +39,11 @@ __all__ = [
     "token_recall",
     "train",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ConfigMismatchError": ".checkpoint", "latest_checkpoint": ".checkpoint", "list_checkpoints": ".checkpoint",
+    "TrainConfig": ".config", "mono_sft_config": ".config", "stage1_config": ".config", "stage2_config": ".config",
+    "epoch_global_batches": ".data", "micro_batches": ".data", "padding_waste": ".data", "plan_padding_waste": ".data",
+    "reconstruction_recall": ".evaluation", "token_recall": ".evaluation",
+    "TrainResult": ".loop", "apply_trainable": ".loop", "lr_lambda_factory": ".loop", "train": ".loop",
+})

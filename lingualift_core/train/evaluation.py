@@ -55,3 +55,28 @@ def reconstruction_recall(
         "n_records": len(records),
         "examples": examples,
     }
+
+
+def recall_by_language(model, rows_by_lang: Mapping[str, Sequence[Mapping[str, Any]]], *, batch_size: int = 16,
+                       n_examples: int = 2) -> dict[str, Any]:
+    """`reconstruction_recall` per language (languages without rows are left out).
+
+    Returns ``per_lang`` (recall rounded to 4 places), ``examples`` per language, ``token_recall_micro`` (over every
+    reference token of every language), ``token_recall_macro`` (the mean of the rounded per-language values; None
+    without any language) and ``n_records``."""
+    out: dict[str, Any] = {"per_lang": {}, "examples": {}}
+    matched = total = 0.0
+    for lang, rows in rows_by_lang.items():
+        if not rows:
+            continue
+        res = reconstruction_recall(model, rows, batch_size=batch_size, n_examples=n_examples)
+        out["per_lang"][lang] = round(res["token_recall"], 4)
+        out["examples"][lang] = res["examples"]
+        n_ref = sum(sum(bag_of_tokens(str(r["output"])).values()) for r in rows)
+        matched += res["token_recall"] * n_ref
+        total += n_ref
+    values = list(out["per_lang"].values())
+    out["token_recall_micro"] = round(matched / total, 4) if total else None
+    out["token_recall_macro"] = round(sum(values) / len(values), 4) if values else None
+    out["n_records"] = sum(len(rows) for rows in rows_by_lang.values())
+    return out

@@ -201,6 +201,47 @@ def apply_trainable(model: LinguaLIFTModel, cfg: TrainConfig) -> list[str]:
     return sorted(actual)
 
 
+@dataclass
+class _Run:
+    """The state of one `train` call between setup and teardown."""
+
+    cfg: TrainConfig
+    acc: Any
+    world: int
+    rank: int
+    builder: Any
+    rows: list[Any]
+    lengths: list[int]
+    target_len: list[int]
+    fingerprint: str
+    spe: int
+    total: int
+    result: TrainResult
+    sharded: bool
+    work: Any = None
+    cache: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    params_by_name: dict[str, torch.nn.Parameter] = field(default_factory=dict)
+    names_by_param: dict[Any, str] = field(default_factory=dict)
+    prepared_model: Any = None
+    start: int = 0
+    tokens_run: int = 0
+    t_start: float = 0.0
+    plan_cache: dict[int, list[list[int]]] = field(default_factory=dict)
+
+    def global_batch(self, step: int) -> list[int]:
+        """Row indices of global batch `step` (the epoch's deterministic plan, built once per epoch)."""
+        epoch = step // self.spe
+        if epoch not in self.plan_cache:
+            self.plan_cache.clear()
+            self.plan_cache[epoch] = epoch_global_batches(
+                self.lengths, epoch, global_batch_size=self.cfg.global_batch_size, seed=self.cfg.seed,
+                group_by_length=self.cfg.group_by_length, length_group_window=self.cfg.length_group_window,
+            )
+        return self.plan_cache[epoch][step % self.spe]
+
+
 def train(
     model: LinguaLIFTModel,
     records: Sequence[Mapping[str, Any]],
@@ -216,7 +257,21 @@ def train(
     ``resume``: None (fresh run), ``"latest"`` (newest complete checkpoint in ``checkpoint_dir`` if any, else
     fresh) or a checkpoint folder. Checkpoints go to ``checkpoint_dir`` every ``config.checkpoint_every`` steps.
     """
-    cfg = config
+    run = _setup(model, records, config, checkpoint_dir, accelerator)
+    _place_and_cache(model, run)
+    _build_optimizer(run)
+    _resume(run, checkpoint_dir, resume)
+    run.prepared_model.train()
+    run.t_start = time.perf_counter()
+    for step in range(run.start, run.total):
+        entry = _train_step(run, step)
+        _after_step(run, step, entry, on_step, checkpoint_dir)
+    return _teardown(model, run)
+
+
+def _setup(model: LinguaLIFTModel, records: Sequence[Mapping[str, Any]], cfg: TrainConfig,
+           checkpoint_dir: str | Path | None, accelerator: Any) -> _Run:
+    """Validates the run, seeds, applies the trainable set and tokenizes the records (the plan's lengths)."""
     if not records:
         raise ValueError(f"empty training set: no records to train {cfg.stage} on")
     if cfg.checkpoint_every and checkpoint_dir is None:
@@ -242,11 +297,8 @@ def train(
     target_len = [len(r["target"]) for r in rows]
     if sum(target_len) == 0:
         raise ValueError("no training targets: every record's response was empty or truncated away")
-    fingerprint = dataset_fingerprint(rows)
     spe = steps_per_epoch(len(rows), cfg.global_batch_size)
     total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * spe
-    warmup = math.ceil(cfg.warmup_ratio * total)
-
     result = TrainResult(
         stage=cfg.stage,
         steps=0,
@@ -259,43 +311,56 @@ def train(
         truncated_records=builder.truncated_targets + builder.truncated_prompts,
         config=cfg.to_dict(),
     )
-
     sharded = fsdp.fsdp_requested(acc.distributed_type.name, world)
-    plan = fsdp.sharding_plan(_bf16(cfg)) if sharded else None
     result.parallelism = "fsdp2" if sharded else ("ddp" if world > 1 else "single")
-    # FSDP: the main process trains a sharded copy and gets the trained weights back into ``model`` at the end
-    work = copy.deepcopy(model) if sharded and acc.is_main_process else model
-    if not sharded:
-        work.to(acc.device)
-    elif cfg.cache_encoder_outputs:
-        work.encoder.to(acc.device)  # the rest moves to the device shard by shard in fully_shard
+    return _Run(cfg=cfg, acc=acc, world=world, rank=rank, builder=builder, rows=rows, lengths=lengths,
+                target_len=target_len, fingerprint=dataset_fingerprint(rows), spe=spe, total=total, result=result,
+                sharded=sharded)
 
-    # ---- encoder cache (before sharding: the frozen encoder runs outside the model's forward)
-    cache = None
+
+def _place_and_cache(model: LinguaLIFTModel, run: _Run) -> None:
+    """Moves the model to the device (FSDP: a sharded working copy) and caches the frozen encoder's outputs."""
+    cfg, acc = run.cfg, run.acc
+    plan = fsdp.sharding_plan(_bf16(cfg)) if run.sharded else None
+    # FSDP: the main process trains a sharded copy and gets the trained weights back into ``model`` at the end
+    run.work = copy.deepcopy(model) if run.sharded and acc.is_main_process else model
+    if not run.sharded:
+        run.work.to(acc.device)
+    elif cfg.cache_encoder_outputs:
+        run.work.encoder.to(acc.device)  # the rest moves to the device shard by shard in fully_shard
+    # the encoder cache comes before sharding: the frozen encoder runs outside the model's forward
     if cfg.cache_encoder_outputs:
         t0 = time.perf_counter()
-        cache = compute_encoder_cache(
-            work, rows, batch_size=max(8, cfg.micro_batch_size * 4), autocast=acc.autocast,
+        run.cache = compute_encoder_cache(
+            run.work, run.rows, batch_size=max(8, cfg.micro_batch_size * 4), autocast=acc.autocast,
             max_gb=cfg.encoder_cache_max_gb,
         )
-        result.encoder_cache_time_s = time.perf_counter() - t0
-    if sharded:
+        run.result.encoder_cache_time_s = time.perf_counter() - t0
+    if run.sharded:
         # the encoder is a unit of its own: only its forward uses its embeddings (mT5's: 250k x d), so they are
         # gathered for that forward only, and never when its outputs are cached
+        work = run.work
         units = fsdp.shard_model(work, plan, acc.device, own_units=[work.encoder] if work.has_encoder else [])
         if acc.is_main_process:
-            log.info("%s: FSDP2 over %d processes, %d units", cfg.stage, world, len(units))
+            log.info("%s: FSDP2 over %d processes, %d units", cfg.stage, run.world, len(units))
 
-    groups, params_by_name = _param_groups(work, cfg)
-    optimizer = torch.optim.AdamW(
+
+def _build_optimizer(run: _Run) -> None:
+    """AdamW over the trainable parameters (decay groups) and the LR schedule."""
+    cfg = run.cfg
+    groups, run.params_by_name = _param_groups(run.work, cfg)
+    run.optimizer = torch.optim.AdamW(
         groups, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_epsilon
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_factory(cfg.lr_schedule, total, warmup))
-    names_by_param = {p: n for n, p in params_by_name.items()}
-    result.num_trainable_parameters = sum(p.numel() for p in params_by_name.values())  # DTensor: full size
+    warmup = math.ceil(cfg.warmup_ratio * run.total)
+    run.scheduler = torch.optim.lr_scheduler.LambdaLR(run.optimizer,
+                                                      lr_lambda_factory(cfg.lr_schedule, run.total, warmup))
+    run.names_by_param = {p: n for n, p in run.params_by_name.items()}
+    run.result.num_trainable_parameters = sum(p.numel() for p in run.params_by_name.values())  # DTensor: full
 
-    # ---- resume
-    start = 0
+
+def _resume(run: _Run, checkpoint_dir: str | Path | None, resume: str | Path | None) -> None:
+    """Loads the checkpoint `resume` names (if any), then hands model and optimizer to accelerate."""
     folder: Path | None = None
     if resume is not None:
         if str(resume) == "latest":
@@ -305,130 +370,127 @@ def train(
         else:
             folder = Path(resume)
     if folder is not None:
-        start = _load_checkpoint(
-            folder, optimizer, scheduler, params_by_name, cfg, fingerprint, trainable, result, rank, world
+        run.start = _load_checkpoint(
+            folder, run.optimizer, run.scheduler, run.params_by_name, run.cfg, run.fingerprint,
+            run.result.trainable_parameters, run.result, run.rank, run.world
         )
-        result.resumed_from_step = start
-        result.steps = start
-
-    if sharded:
-        prepared_model = work
+        run.result.resumed_from_step = run.start
+        run.result.steps = run.start
+    if run.sharded:
+        run.prepared_model = run.work
     else:
-        prepared_model, optimizer = acc.prepare(work, optimizer)
-    prepared_model.train()
-    trainable_params = list(params_by_name.values())
+        run.prepared_model, run.optimizer = run.acc.prepare(run.work, run.optimizer)
 
-    plan_cache: dict[int, list[list[int]]] = {}
 
-    def global_batch(step: int) -> list[int]:
-        epoch = step // spe
-        if epoch not in plan_cache:
-            plan_cache.clear()
-            plan_cache[epoch] = epoch_global_batches(
-                lengths, epoch, global_batch_size=cfg.global_batch_size, seed=cfg.seed,
-                group_by_length=cfg.group_by_length, length_group_window=cfg.length_group_window,
-            )
-        return plan_cache[epoch][step % spe]
+def _train_step(run: _Run, step: int) -> dict[str, Any]:
+    """One optimizer step on global batch `step` (this process's micro-batches); returns its history entry."""
+    cfg, acc, world = run.cfg, run.acc, run.world
+    gb = run.global_batch(step)
+    num_items = sum(run.target_len[i] for i in gb)
+    mbs = micro_batches(
+        gb, run.lengths, micro_batch_size=cfg.micro_batch_size, group_by_length=cfg.group_by_length,
+        world_size=world, rank=run.rank,
+    )
+    # every process must run as many forward/backward passes as the busiest one (DDP: at least one; FSDP:
+    # each pass gathers and reduces across processes): the missing ones run a row with zero weight
+    n_passes = _passes_per_step(gb, run.lengths, cfg, world) if run.sharded else max(1, len(mbs))
+    real = len(mbs)
+    mbs = mbs + [[gb[0]]] * (n_passes - real)
+    loss_sum = torch.zeros((), device=acc.device)
+    step_tokens = step_pads = 0
+    lr = run.scheduler.get_last_lr()[0]
+    for j, mb in enumerate(mbs):
+        batch = run.builder.collate([run.rows[i] for i in mb], with_labels=True)
+        is_real = j < real
+        if is_real:
+            n_real = int(batch["attention_mask"].sum())
+            step_tokens += n_real
+            step_pads += batch["attention_mask"].numel() - n_real
+        if run.cache is not None:
+            batch.pop("enc_input_ids", None)
+            batch.pop("enc_attention_mask", None)
+            batch["encoder_states"] = batch_encoder_states(run.cache, mb)
+        batch = {k: v.to(acc.device) for k, v in batch.items()}
+        # FSDP reduce-scatters after every pass (accumulating unsharded gradients would undo the sharding)
+        sync = run.sharded or j == len(mbs) - 1
+        ctx = contextlib.nullcontext() if sync or world == 1 else acc.no_sync(run.prepared_model)
+        with ctx, acc.autocast():
+            out = run.prepared_model(**batch, num_items_in_batch=num_items)
+            loss = out.loss * (float(world) if is_real else 0.0)
+            acc.backward(loss)
+        if is_real:
+            loss_sum += out.loss_sum.float()
+    grad_norm = None
+    trainable_params = list(run.params_by_name.values())
+    if cfg.max_grad_norm is not None:
+        if run.sharded:
+            grad_norm = fsdp.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
+        else:
+            grad_norm = acc.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
 
-    t_start = time.perf_counter()
-    tokens_run = 0
-    for step in range(start, total):
-        gb = global_batch(step)
-        num_items = sum(target_len[i] for i in gb)
-        mbs = micro_batches(
-            gb, lengths, micro_batch_size=cfg.micro_batch_size, group_by_length=cfg.group_by_length,
-            world_size=world, rank=rank,
+    if world > 1:
+        loss_sum = acc.reduce(loss_sum, reduction="sum")
+        counts = acc.reduce(torch.tensor([step_tokens, step_pads], device=acc.device), reduction="sum")
+        step_tokens, step_pads = int(counts[0]), int(counts[1])
+    run.tokens_run += step_tokens
+    run.result.tokens_seen += step_tokens
+    run.result.pad_tokens += step_pads
+    run.result.target_tokens += num_items
+    return {
+        "step": step + 1,
+        "epoch": (step + 1) / run.spe,
+        "loss": float(loss_sum) / max(1, num_items),
+        "lr": lr,
+        "grad_norm": float(grad_norm) if grad_norm is not None else None,
+        "tokens": step_tokens,
+        "target_tokens": num_items,
+    }
+
+
+def _after_step(run: _Run, step: int, entry: dict[str, Any], on_step: OnStep | None,
+                checkpoint_dir: str | Path | None) -> None:
+    """Records the step, logs it, calls `on_step` and writes a checkpoint when one is due."""
+    cfg, acc = run.cfg, run.acc
+    run.result.history.append(entry)
+    run.result.steps = step + 1
+    elapsed = time.perf_counter() - run.t_start
+    metrics = dict(entry, tokens_per_s=run.tokens_run / elapsed if elapsed > 0 else 0.0)
+    if cfg.log_every and ((step + 1) % cfg.log_every == 0 or step + 1 == run.total) and acc.is_main_process:
+        log.info(
+            "%s step %d/%d loss %.4f lr %.3g tokens/s %.0f", cfg.stage, step + 1, run.total, entry["loss"],
+            entry["lr"], metrics["tokens_per_s"],
         )
-        # every process must run as many forward/backward passes as the busiest one (DDP: at least one; FSDP:
-        # each pass gathers and reduces across processes): the missing ones run a row with zero weight
-        n_passes = _passes_per_step(gb, lengths, cfg, world) if sharded else max(1, len(mbs))
-        real = len(mbs)
-        mbs = mbs + [[gb[0]]] * (n_passes - real)
-        loss_sum = torch.zeros((), device=acc.device)
-        step_tokens = step_pads = 0
-        lr = scheduler.get_last_lr()[0]
-        for j, mb in enumerate(mbs):
-            batch = builder.collate([rows[i] for i in mb], with_labels=True)
-            is_real = j < real
-            if is_real:
-                n_real = int(batch["attention_mask"].sum())
-                step_tokens += n_real
-                step_pads += batch["attention_mask"].numel() - n_real
-            if cache is not None:
-                batch.pop("enc_input_ids", None)
-                batch.pop("enc_attention_mask", None)
-                batch["encoder_states"] = batch_encoder_states(cache, mb)
-            batch = {k: v.to(acc.device) for k, v in batch.items()}
-            # FSDP reduce-scatters after every pass (accumulating unsharded gradients would undo the sharding)
-            sync = sharded or j == len(mbs) - 1
-            ctx = contextlib.nullcontext() if sync or world == 1 else acc.no_sync(prepared_model)
-            with ctx, acc.autocast():
-                out = prepared_model(**batch, num_items_in_batch=num_items)
-                loss = out.loss * (float(world) if is_real else 0.0)
-                acc.backward(loss)
-            if is_real:
-                loss_sum += out.loss_sum.float()
-        grad_norm = None
-        if cfg.max_grad_norm is not None:
-            if sharded:
-                grad_norm = fsdp.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
-            else:
-                grad_norm = acc.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+    if on_step is not None and acc.is_main_process:
+        on_step(step + 1, run.total, metrics)
+    if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+        _save_checkpoint(
+            Path(checkpoint_dir), step + 1, run.optimizer, run.scheduler, run.names_by_param, run.params_by_name,
+            cfg, run.fingerprint, run.result, acc,
+        )
 
-        if world > 1:
-            loss_sum = acc.reduce(loss_sum, reduction="sum")
-            counts = acc.reduce(torch.tensor([step_tokens, step_pads], device=acc.device), reduction="sum")
-            step_tokens, step_pads = int(counts[0]), int(counts[1])
-        step_loss = float(loss_sum) / max(1, num_items)
-        tokens_run += step_tokens
-        result.tokens_seen += step_tokens
-        result.pad_tokens += step_pads
-        result.target_tokens += num_items
-        elapsed = time.perf_counter() - t_start
-        entry = {
-            "step": step + 1,
-            "epoch": (step + 1) / spe,
-            "loss": step_loss,
-            "lr": lr,
-            "grad_norm": float(grad_norm) if grad_norm is not None else None,
-            "tokens": step_tokens,
-            "target_tokens": num_items,
-        }
-        result.history.append(entry)
-        result.steps = step + 1
-        metrics = dict(entry, tokens_per_s=tokens_run / elapsed if elapsed > 0 else 0.0)
-        if cfg.log_every and ((step + 1) % cfg.log_every == 0 or step + 1 == total) and acc.is_main_process:
-            log.info(
-                "%s step %d/%d loss %.4f lr %.3g tokens/s %.0f", cfg.stage, step + 1, total, step_loss, lr,
-                metrics["tokens_per_s"],
-            )
-        if on_step is not None and acc.is_main_process:
-            on_step(step + 1, total, metrics)
-        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
-            _save_checkpoint(
-                Path(checkpoint_dir), step + 1, optimizer, scheduler, names_by_param, params_by_name, cfg,
-                fingerprint, result, acc,
-            )
 
-    result.train_time_s = time.perf_counter() - t_start
-    result.tokens_per_s = tokens_run / result.train_time_s if result.train_time_s > 0 else 0.0
+def _teardown(model: LinguaLIFTModel, run: _Run) -> TrainResult:
+    """Throughput and padding figures; the trained weights back in `model` (FSDP: gathered on the main process)."""
+    result, acc = run.result, run.acc
+    result.train_time_s = time.perf_counter() - run.t_start
+    result.tokens_per_s = run.tokens_run / result.train_time_s if result.train_time_s > 0 else 0.0
     total_tok = result.tokens_seen + result.pad_tokens
     result.padding_waste = result.pad_tokens / total_tok if total_tok else 0.0
     acc.wait_for_everyone()
-    out = loss = batch = None  # the last step's graph holds FSDP parameter groups alive
-    if sharded:
-        _gather_trained(model, params_by_name, main=acc.is_main_process)
+    if run.sharded:
+        _gather_trained(model, run.params_by_name, main=acc.is_main_process)
         if acc.is_main_process:
             # free the shards and optimizer state before the full model moves to the device
-            del work, prepared_model, optimizer, scheduler, groups, params_by_name, trainable_params, names_by_param
+            run.work = run.prepared_model = run.optimizer = run.scheduler = None
+            run.params_by_name, run.names_by_param = {}, {}
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             model.to(acc.device)
     else:
-        acc.unwrap_model(prepared_model, keep_fp32_wrapper=False)  # drops accelerate's autocast forward wrapper
+        acc.unwrap_model(run.prepared_model, keep_fp32_wrapper=False)  # drops accelerate's autocast forward wrapper
     model.eval()
     return result
 

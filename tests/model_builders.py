@@ -1,4 +1,5 @@
-"""Random-weight models built from config and word-level tokenizers, for tests and benchmarks.
+"""Random-weight models built from config and word-level tokenizers, for tests and benchmarks (test scaffolding:
+kept out of the library).
 
 (The pipeline's pre-trained tiny base models live in ``lingualift_core.model.tiny``.) Nothing here downloads.
 """
@@ -171,8 +172,8 @@ def tiny_lingualift(
     template=None,
 ):
     """A tiny random LinguaLIFT model (``encoder``: "t5", "bert" or None for mono-SFT) with word tokenizers."""
-    from .batching import PromptTemplate
-    from .lingualift import LinguaLIFTConfig, LinguaLIFTModel
+    from lingualift_core.model.lingualift import LinguaLIFTConfig, LinguaLIFTModel
+    from lingualift_core.model.template import PromptTemplate
 
     llm_words = list(llm_words) if llm_words is not None else toy_words(120)
     llm_tok = word_tokenizer(llm_words)
