@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stage":
             run_stage(args.name, args.root.resolve(), args.params, args.lang)
         elif args.command == "summary":
-            from lingualift_core.stages.evaluate import closing_summary
+            from lingualift_core.stages.summary import closing_summary
 
             print(closing_summary(args.root.resolve(), args.benchmark))
         elif args.command == "profile":

@@ -24,6 +24,7 @@ from lingualift_core.evaluate.systems import eval_template, render_prompt, solut
 from lingualift_core.model import PromptTemplate
 from model_builders import tiny_lingualift, toy_words
 from lingualift_core.sources import NoValidRowsError
+from lingualift_core.evaluate import runner
 from lingualift_core.stages import evaluate as stage
 
 LANGS = ["en", "qaa", "qae", "qab"]
@@ -371,7 +372,7 @@ def test_real_benchmark_folders_and_tatoeba_pairs(shared_data: Path) -> None:
     msvamp = load_math_benchmark("msvamp", shared_data / "msvamp", langs=["th"])
     assert len(msvamp.rows) == 1000 and msvamp.report.n_bad == 0
     cfg = EvalAlignmentConfig(source="tatoeba", path=str(shared_data / "tatoeba_laser_v1"), max_pairs=50)
-    pairs, report = stage.parallel_pairs(cfg, Path("/"), ["sw", "gu", "qaa"], "en")
+    pairs, report = runner.parallel_pairs(cfg, Path("/"), ["sw", "gu", "qaa"], "en")
     assert list(pairs) == ["sw"] and len(pairs["sw"][0]) == len(pairs["sw"][1]) == 50
     assert report["gu"] == {"skipped": "no Tatoeba test set for this language"}
     assert report["sw"]["pairs"] == 50 and report["sw"]["file"].endswith("tatoeba.swh-eng.swh")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -16,6 +18,7 @@ from lingualift_core.evaluate.groups import default_group_kinds, language_groups
 from lingualift_core.evaluate.scoring import accuracy_rows, language_keys, wilson_interval
 
 if TYPE_CHECKING:
+    from lingualift_core.sources import LoadReport
     from lingualift_core.config import EvaluateConfig
     from lingualift_core.evaluate.benchmarks import Benchmark
 
@@ -190,3 +193,35 @@ def settings_md(cfg: EvaluateConfig, instruction: str, generation: Mapping[str, 
             lines.append(f"| {system} | {bench} | {info['prompts']} | {info['max_new_tokens']} | "
                          f"{info['truncated_generations']} | {info['seconds']} |")
     return "\n".join(lines)
+
+
+def data_section(benchmarks: Mapping[str, Benchmark], shown: Callable[[str | Path], str]
+                 ) -> tuple[str, dict[str, Any]]:
+    """The benchmarks read: a markdown table (valid, malformed and skipped rows per file, the first malformed
+    rows) and the same as a dict; `shown` formats a file path for the report."""
+    def described(report: LoadReport | None, limit: int) -> list[str]:
+        return [f"{shown(f)}:{n}: {r}" for f, n, r in (report.bad_examples[:limit] if report else [])]
+
+    lines = ["| benchmark | file | valid rows | malformed (skipped) | skipped on purpose | languages |",
+             "|---|---|---:|---:|---:|---|"]
+    info: dict[str, Any] = {}
+    examples: list[str] = []
+    for name, b in benchmarks.items():
+        per_lang = Counter(r["lang"] for r in b.rows)
+        lines.append(f"| {name} | `{b.file}` | {len(b.rows)} | {b.report.n_bad} | {b.report.n_skipped} | "
+                     f"{' '.join(f'{k}:{v}' for k, v in sorted(per_lang.items()))} |")
+        entry: dict[str, Any] = {"file": b.file, "rows": len(b.rows), "malformed": b.report.n_bad,
+                                 "skipped": b.report.n_skipped, "languages": dict(sorted(per_lang.items())),
+                                 "malformed_examples": described(b.report, 10)}
+        examples += [f"- `{name}`: {e}" for e in described(b.report, 5)]
+        if b.floor_file is not None:
+            n_bad = b.floor_report.n_bad if b.floor_report else 0
+            lines.append(f"| {name} (layout-only copy) | `{b.floor_file}` | {len(b.floor_rows or [])} | {n_bad} | "
+                         f"{b.floor_report.n_skipped if b.floor_report else 0} | (same problems) |")
+            entry["floor"] = {"file": b.floor_file, "rows": len(b.floor_rows or []), "malformed": n_bad,
+                              "malformed_examples": described(b.floor_report, 10)}
+            examples += [f"- `{name}` layout copy: {e}" for e in described(b.floor_report, 5)]
+        info[name] = entry
+    if examples:
+        lines += ["", "Malformed rows (first ones):", "", *examples]
+    return "\n".join(lines), info
