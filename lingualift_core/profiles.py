@@ -119,9 +119,9 @@ def check_no_pending_overrides(params: Path) -> None:
     every later run would otherwise use the overrides as if they were the user's params."""
     backup = override_backup(params)
     if backup.exists() and os.environ.get(ACTIVE_ENV) != str(backup.resolve()):
-        raise FileExistsError(f"{params}: holds the overrides of a run that was killed before it restored the file; "
-                           f"its original is {backup}. Restore it with `mv {backup} {params}` (or delete the backup "
-                           "to keep the overrides)")
+        raise FileExistsError(f"{params}: holds the overrides of a run that was killed before it restored the "
+                              f"file; its original is {backup}. Restore it with `mv {backup} {params}` (or delete "
+                              "the backup to keep the overrides)")
 
 
 @contextlib.contextmanager
