@@ -58,7 +58,7 @@ def test_dvc_yaml_is_what_the_rewrite_writes() -> None:
 
 def test_the_analysis_sees_function_level_relative_and_lazy_imports() -> None:
     base = _rel(closure([REPO / PACKAGE / "stages" / "base_models.py"]))
-    # function-level: `from lingualift_core.toyworld.mini import ...` inside a function of base_models
+    # function-level: train/tiny_base.py imports train/pretrain.py inside its build functions
     assert "lingualift_core/train/pretrain.py" in base
     # a lazy package costs only the submodule a name comes from
     model_exports = lazy_exports(REPO / PACKAGE / "model" / "__init__.py")

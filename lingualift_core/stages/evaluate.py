@@ -73,10 +73,6 @@ PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 STAGE = "evaluate"
-# prompts handed to the model per call: several generate batches, so progress lines come often enough
-CHUNK_BATCHES = 4
-# NLI labels and option letters are short answers
-TASK_MAX_NEW_TOKENS = 32
 
 
 @dataclass(frozen=True)
@@ -107,15 +103,6 @@ def task_instruction(instruction: str | None, sft_path: Path) -> str:
         log.warning("evaluate: %d distinct instructions in %s; using the most common (%d rows): %r",
                     len(counts), sft_path, n, value)
     return value
-
-
-# --------------------------------------------------------------------------------------------- generation
-
-
-# ------------------------------------------------------------------------------------- alignment analyses
-
-
-# ------------------------------------------------------------------------------------------------ reports
 
 
 def gate_checks(paths: Paths, gates: EvalGatesConfig) -> list[dict[str, Any]]:

@@ -111,6 +111,12 @@ def _replica(rank: int, world: int, port: int, llm_args: tuple, enc_args: tuple,
         dist.destroy_process_group()
 
 
+def _reporting(progress: ProgressFactory | None, desc: str, steps: int) -> AbstractContextManager[OnStep | None]:
+    """The `on_step` of one model's pre-training (a log line every tenth of the steps), or None without `progress`
+    (a replica: rank 0 reports)."""
+    return progress(desc, steps, max(1, steps // 10)) if progress else contextlib.nullcontext()
+
+
 def _primary() -> bool:
     """False in the replicas of a data-parallel run (they train, rank 0 evaluates and saves)."""
     import torch.distributed as dist
@@ -134,8 +140,7 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
     config = tiny_encoder_config(len(enc_tok), hidden=enc_cfg.hidden, layers=enc_cfg.layers, heads=enc_cfg.heads,
                                  max_positions=enc_cfg.max_positions)
     primary = _primary()
-    with (progress("encoder", enc_cfg.steps, max(1, enc_cfg.steps // 10)) if primary and progress
-          else contextlib.nullcontext()) as on_step:
+    with _reporting(progress if primary else None, "encoder", enc_cfg.steps) as on_step:
         mlm, history = pretrain_encoder_mlm(
             enc_texts, enc_tok, config, steps=enc_cfg.steps, batch_size=enc_cfg.batch_size, lr=enc_cfg.lr,
             seq_len=enc_cfg.seq_len, seed=seed, warmup_ratio=enc_cfg.warmup_ratio, num_threads=cfg.threads,
@@ -192,8 +197,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
     config = tiny_llm_config(len(llm_tok), hidden=llm_cfg.hidden, layers=llm_cfg.layers, heads=llm_cfg.heads,
                              max_positions=llm_cfg.max_positions)
     primary = _primary()
-    with (progress("llm", llm_cfg.steps, max(1, llm_cfg.steps // 10)) if primary and progress
-          else contextlib.nullcontext()) as on_step:
+    with _reporting(progress if primary else None, "llm", llm_cfg.steps) as on_step:
         llm, history = pretrain_llm_clm(
             llm_texts, llm_tok, config, steps=llm_cfg.steps, batch_size=llm_cfg.batch_size, lr=llm_cfg.lr,
             seq_len=llm_cfg.seq_len, seed=seed + 1, warmup_ratio=llm_cfg.warmup_ratio,
