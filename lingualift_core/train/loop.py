@@ -150,13 +150,16 @@ def refuse_accelerate_accumulation(cfg: TrainConfig, accelerator: Any = None) ->
 
 def _make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
-    from accelerate.utils import InitProcessGroupKwargs
+    from accelerate.utils import DistributedDataParallelKwargs, InitProcessGroupKwargs
 
     if fsdp.fsdp_launch():
         fsdp.sharding_plan(_bf16(cfg))  # refuses unsupported FSDP settings before accelerate acts on them
     cuda = torch.cuda.is_available()
     return Accelerator(mixed_precision="bf16" if _bf16(cfg) else "no", cpu=not cuda,
-                       kwargs_handlers=[InitProcessGroupKwargs(timeout=PROCESS_GROUP_TIMEOUT)])
+                       # the models' buffers (rotary frequencies, position ids) never change: broadcasting them
+                       # before every forward only adds a message and a wait
+                       kwargs_handlers=[InitProcessGroupKwargs(timeout=PROCESS_GROUP_TIMEOUT),
+                                        DistributedDataParallelKwargs(broadcast_buffers=False)])
 
 
 def _param_groups(model: LinguaLIFTModel, cfg: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, torch.nn.Parameter]]:
