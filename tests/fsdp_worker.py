@@ -125,6 +125,11 @@ if __name__ == "__main__":
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--checkpoint-every", type=int, default=0)
     ap.add_argument("--kill-after", type=int, default=None)
+    ap.add_argument("--gloo-ddp", action="store_true", help="DDP over gloo instead of the shared-memory sum")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.gloo_ddp:
+        import lingualift_core.train.loop as loop
+
+        loop.host_sum_available = lambda: False
     run(a.out, a.stage, resume=a.resume, checkpoint_every=a.checkpoint_every, kill_after=a.kill_after)

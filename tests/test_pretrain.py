@@ -415,12 +415,18 @@ def _both_models() -> dict[str, dict[str, torch.Tensor]]:
     return {"llm": llm.state_dict(), "enc": enc.state_dict()}
 
 
-def _data_parallel_worker(rank: int, world: int, port: int, out: str) -> None:
+def _data_parallel_worker(rank: int, world: int, port: int, out: str, gloo: bool = False) -> None:
     import torch.distributed as dist
 
+    if gloo:  # the gloo all-reduce instead of the shared-memory sum
+        import lingualift_core.train.pretrain as pretrain
+
+        pretrain.host_sum_available = lambda: False
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        states = _both_models()
+        from lingualift_core.train import pretrain
+
+        states = {**_both_models(), "host_sum": pretrain.host_sum_available()}  # collective: every rank asks
         if rank == 0:
             torch.save(states, out)
     finally:
@@ -434,7 +440,8 @@ def test_data_parallel_pretraining_equals_one_process(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # 6 rows over 2 processes (3 + 3) and, for the uneven split, 4 processes (2 + 2 + 1 + 1)
+    # 6 rows over 2 processes (3 + 3) and, for the uneven split, 4 processes (2 + 2 + 1 + 1); the gradients are
+    # summed in shared memory (train/host_sum.py)
     for world in (2, 4):
         torch.multiprocessing.spawn(_data_parallel_worker, args=(world, port + world, str(tmp_path / "dp.pt")),
                                     nprocs=world)
@@ -443,3 +450,11 @@ def test_data_parallel_pretraining_equals_one_process(tmp_path):
             assert one[part].keys() == dp[part].keys()
             for k in one[part]:
                 assert torch.allclose(one[part][k], dp[part][k], atol=2e-5, rtol=1e-4), (world, part, k)
+    # two processes: a + b, bit for bit what gloo's all-reduce gives
+    torch.multiprocessing.spawn(_data_parallel_worker, args=(2, port + 5, str(tmp_path / "gloo.pt"), True), nprocs=2)
+    gloo = torch.load(tmp_path / "gloo.pt")
+    torch.multiprocessing.spawn(_data_parallel_worker, args=(2, port + 6, str(tmp_path / "shm.pt")), nprocs=2)
+    shm = torch.load(tmp_path / "shm.pt")
+    assert shm["host_sum"] and not gloo["host_sum"]
+    for part in ("llm", "enc"):
+        assert all(torch.equal(gloo[part][k], shm[part][k]) for k in gloo[part]), part

@@ -123,15 +123,47 @@ def test_fsdp_refuses_unsupported_settings(tmp_path, setting, value, key):
     assert f"fsdp_config.{key}: got" in proc.stderr
 
 
-def test_ddp_stage2_equals_one_process(runs, tmp_path):
-    """configs/accelerate/ddp.yaml: replicated model, gradients all-reduced once per step (no_sync before)."""
-    ok(launch(cpu_ddp_config(tmp_path), tmp_path / "ddp", "stage2"))
-    a, ra = trained(tmp_path / "ddp")
+@pytest.fixture(scope="module")
+def ddp_runs(tmp_path_factory) -> Path:
+    """configs/accelerate/ddp.yaml on 2 CPU processes, stage 2: DDP over gloo, and the shared-memory sum
+    (train/host_sum.py, what CPU processes of one machine use) with checkpoints every 2 steps."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    cfg = cpu_ddp_config(tmp)
+    ok(launch(cfg, tmp / "ddp", "stage2", "--gloo-ddp"))
+    ok(launch(cfg, tmp / "host", "stage2", "--checkpoint-every", "2"))
+    return tmp
+
+
+def test_ddp_stage2_equals_one_process(runs, ddp_runs):
+    """Replicated model, gradients all-reduced once per step (no_sync before)."""
+    a, ra = trained(ddp_runs / "ddp")
     b, rb = trained(runs / "single")
     assert ra["parallelism"] == "ddp" and ra["world_size"] == 2
     assert [h["loss"] for h in ra["history"]] == pytest.approx([h["loss"] for h in rb["history"]], abs=1e-6)
     assert ra["tokens_seen"] == rb["tokens_seen"]
     assert max_diff(a, b) < 1e-6
+
+
+def test_host_sum_equals_ddp_bit_for_bit(ddp_runs):
+    """One shared-memory sum per step (gradients, loss, counts) gives exactly DDP's weights, losses and counts."""
+    a, ra = trained(ddp_runs / "host")
+    b, rb = trained(ddp_runs / "ddp")
+    assert ra["parallelism"] == "host_sum" and ra["world_size"] == 2
+    assert ra["history"] == rb["history"]
+    assert (ra["tokens_seen"], ra["pad_tokens"]) == (rb["tokens_seen"], rb["pad_tokens"])
+    assert max_diff(a, b) == 0.0
+
+
+def test_host_sum_kill_and_resume_is_exact(ddp_runs, tmp_path):
+    """Killed after step 3, resumed from the step-2 checkpoint: the uninterrupted run's weights."""
+    out = tmp_path / "killed"
+    cfg = cpu_ddp_config(tmp_path)
+    assert launch(cfg, out, "stage2", "--checkpoint-every", "2", "--kill-after", "3").returncode != 0
+    ok(launch(cfg, out, "stage2", "--checkpoint-every", "2", "--resume"))
+    a, ra = trained(out)
+    b, _ = trained(ddp_runs / "host")
+    assert ra["resumed_from_step"] == 2 and ra["parallelism"] == "host_sum"
+    assert max_diff(a, b) == 0.0
 
 
 @pytest.mark.parametrize("variant", ["stage2-lora", "stage2-gc", "stage2-bf16"])

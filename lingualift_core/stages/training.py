@@ -219,7 +219,7 @@ def train_metrics(result: Any, seconds: float, cpu_seconds: float) -> dict[str, 
         "truncated_records": result.truncated_records,
         "resumed_from_step": result.resumed_from_step,
         "world_size": result.world_size,
-        "parallelism": result.parallelism,  # single | ddp | fsdp2
+        "parallelism": result.parallelism,  # single | host_sum | ddp | fsdp2
         "train_seconds": round(result.train_time_s, 1),
         "seconds": round(seconds, 1),
         "cpu_seconds": round(cpu_seconds, 1),  # all threads; on a shared machine a steadier cost than wall time

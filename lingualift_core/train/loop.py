@@ -15,7 +15,9 @@
 - ``on_step(step, total, metrics)`` after every optimizer step (metrics: loss, lr, grad_norm, epoch, tokens/s).
 
 Multi-GPU: run under ``accelerate launch``; each process builds the same plan and takes its share of every
-global batch's micro-batches. DDP (configs/accelerate/ddp.yaml) replicates the model; FSDP2
+global batch's micro-batches. DDP (configs/accelerate/ddp.yaml) replicates the model (CPU processes of one
+machine skip the DDP wrapper and sum gradients, loss and counts once per step in shared memory, bit for bit
+DDP's result: :mod:`.host_sum`); FSDP2
 (configs/accelerate/fsdp.yaml, see :mod:`.fsdp`) shards parameters, gradients and optimizer state, gathers full
 tensors for checkpoints (which therefore resume at any world size) and leaves the trained weights in the main
 process's ``model``. DeepSpeed is not supported.
@@ -45,6 +47,7 @@ from . import fsdp
 from .config import TrainConfig
 from .data import epoch_global_batches, micro_batches, steps_per_epoch
 from .encoder_cache import batch_encoder_states, compute_encoder_cache
+from .host_sum import HostSum, host_sum_available, sum_gradients_
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ class TrainResult:
     tokens_per_s: float = 0.0
     resumed_from_step: int | None = None
     truncated_records: int = 0
-    parallelism: str = "single"  # single | ddp | fsdp2
+    parallelism: str = "single"  # single | host_sum | ddp | fsdp2
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,6 +231,7 @@ class _Run:
     params_by_name: dict[str, torch.nn.Parameter] = field(default_factory=dict)
     names_by_param: dict[Any, str] = field(default_factory=dict)
     prepared_model: Any = None
+    summer: HostSum | None = None  # CPU processes of one machine: one shared-memory sum per step instead of DDP
     start: int = 0
     tokens_run: int = 0
     t_start: float = 0.0
@@ -381,8 +385,19 @@ def _resume(run: _Run, checkpoint_dir: str | Path | None, resume: str | Path | N
         run.result.steps = run.start
     if run.sharded:
         run.prepared_model = run.work
+    elif run.world > 1 and _host_sum_fits(run):
+        # no DDP wrapper: _train_step sums gradients, loss and counts in one step (host_sum.py says why)
+        run.summer = HostSum(sum(p.numel() for p in run.params_by_name.values()) + 3)
+        run.result.parallelism = "host_sum"
+        run.prepared_model, run.optimizer = run.work, run.acc.prepare(run.optimizer)
     else:
         run.prepared_model, run.optimizer = run.acc.prepare(run.work, run.optimizer)
+
+
+def _host_sum_fits(run: _Run) -> bool:
+    """Data parallel on CPU processes of one machine with float32 trainable parameters (collective)."""
+    fp32 = all(p.dtype == torch.float32 for p in run.params_by_name.values())
+    return host_sum_available() and fp32
 
 
 def _train_step(run: _Run, step: int) -> dict[str, Any]:
@@ -416,15 +431,21 @@ def _train_step(run: _Run, step: int) -> dict[str, Any]:
         batch = {k: v.to(acc.device) for k, v in batch.items()}
         # FSDP reduce-scatters after every pass (accumulating unsharded gradients would undo the sharding)
         sync = run.sharded or j == len(mbs) - 1
-        ctx = contextlib.nullcontext() if sync or world == 1 else acc.no_sync(run.prepared_model)
+        ddp_wait = not sync and world > 1 and run.summer is None
+        ctx = acc.no_sync(run.prepared_model) if ddp_wait else contextlib.nullcontext()
         with ctx, acc.autocast():
             out = run.prepared_model(**batch, num_items_in_batch=num_items)
-            loss = out.loss * (float(world) if is_real else 0.0)
+            # DDP and FSDP average the processes' gradients, the host sum adds them up
+            loss = out.loss * ((1.0 if run.summer is not None else float(world)) if is_real else 0.0)
             acc.backward(loss)
         if is_real:
             loss_sum += out.loss_sum.float()
     grad_norm = None
     trainable_params = list(run.params_by_name.values())
+    if run.summer is not None:
+        total_loss, step_tokens, step_pads = sum_gradients_(run.summer, trainable_params,
+                                                            [float(loss_sum), step_tokens, step_pads])
+        loss_sum, step_tokens, step_pads = torch.tensor(total_loss), int(step_tokens), int(step_pads)
     if cfg.max_grad_norm is not None:
         if run.sharded:
             grad_norm = fsdp.clip_grad_norm_(trainable_params, cfg.max_grad_norm)
@@ -434,7 +455,7 @@ def _train_step(run: _Run, step: int) -> dict[str, Any]:
     run.scheduler.step()
     run.optimizer.zero_grad(set_to_none=True)
 
-    if world > 1:
+    if world > 1 and run.summer is None:
         loss_sum = acc.reduce(loss_sum, reduction="sum")
         counts = acc.reduce(torch.tensor([step_tokens, step_pads], device=acc.device), reduction="sum")
         step_tokens, step_pads = int(counts[0]), int(counts[1])

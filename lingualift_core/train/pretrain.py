@@ -34,6 +34,7 @@ from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedC
 
 from lingualift_core.model.tiny import LLM_SEP_TOKEN, check_tokenizer_config
 from lingualift_core.threads import torch_threads
+from lingualift_core.train.host_sum import HostSum, host_sum_available, sum_gradients_
 
 __all__ = [
     "pretrain_encoder_mlm",
@@ -122,6 +123,8 @@ def _train_loop(
     opt = _optimizer(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup_ratio, min_lr_ratio))
     params = [p for p in model.parameters() if p.requires_grad]
+    # every process on this machine (base_models' data parallel): gradients and loss summed in shared memory
+    summer = HostSum(sum(p.numel() for p in params) + 1) if world > 1 and host_sum_available() else None
     history: History = []
     model.train()
     t0 = time.perf_counter()
@@ -139,7 +142,7 @@ def _train_loop(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if world > 1:
-            loss = _sum_over_processes(params, loss.detach())
+            loss = _sum_over_processes(params, loss.detach(), summer)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at step {step} (lr {cur_lr:.2e})")
         if grad_clip:
@@ -162,8 +165,12 @@ def _world() -> tuple[int, int]:
     return 1, 0
 
 
-def _sum_over_processes(params: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> torch.Tensor:
-    """Sums the gradients (one flat all-reduce) and the loss over the processes; returns the summed loss."""
+def _sum_over_processes(params: Sequence[torch.nn.Parameter], loss: torch.Tensor,
+                        summer: HostSum | None = None) -> torch.Tensor:
+    """Sums the gradients and the loss over the processes (through `summer`'s shared memory, else one flat gloo
+    all-reduce); returns the summed loss."""
+    if summer is not None:
+        return torch.tensor(sum_gradients_(summer, params, [float(loss)])[0])
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     flat = torch.cat([g.reshape(-1) for g in grads] + [loss.reshape(1)])
     torch.distributed.all_reduce(flat)
