@@ -10,7 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_tokenize_benchmark_prints_only_json_on_stdout() -> None:
+def test_tokenize_benchmark_prints_only_json_on_stdout(shared_data: Path) -> None:
+    # shared_data: the benchmark reads English text from it (the fixture skips without it, like the other tests)
     # the benchmark runs the tokenize stage itself, whose progress lines used to land on stdout
     out = subprocess.run([sys.executable, "-m", "benchmarks.tokenize", "--lines", "200", "--repeats", "1"], cwd=REPO,
                          capture_output=True, text=True, timeout=300, check=True)
