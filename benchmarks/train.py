@@ -4,7 +4,8 @@ CPU (default), tiny random models built from config, all measured in the same ru
   1. stage-2 throughput (non-pad tokens / s) of ``lingualift_core.train.train`` against a plain Hugging Face
      ``Trainer`` on the same model, data and collator (target ratio >= 1.0);
   2. padding waste (pad tokens / total tokens) with and without length-grouped batches;
-  3. the stage-1 gain from computing the frozen encoder's outputs once and reusing them across epochs.
+  3. the stage-1 gain from computing the frozen encoder's outputs once and reusing them across epochs;
+  4. stage 2 with the LLM's decoder layers compiled (`compile_layers`) against eager (compile time included).
 
 ``--gpu-real-size``: a 1B-class Llama config with an mT5-large-class encoder, random weights, bf16 autocast:
 tokens/s, peak memory and MFU for stage 1 and stage 2 (needs a CUDA device; not run on CPU).
@@ -188,6 +189,30 @@ def bench_padding(records, args) -> dict:
     return out
 
 
+def bench_compile(records, args) -> dict:
+    """Stage 2 with the LLM's decoder layers compiled (`compile_layers`) against eager, interleaved repeats.
+
+    Wall time includes compiling (inductor's on-disk cache makes repeats after the first warm, as in a pipeline
+    whose later stages reuse the first stage's kernels). Target: ratio >= 1.0."""
+    dims = dict(llm_hidden=args.llm_hidden, llm_layers=args.llm_layers, enc_hidden=args.enc_hidden, enc_layers=2)
+    common = dict(global_batch_size=args.global_batch, micro_batch_size=args.micro_batch, epochs=args.compile_epochs,
+                  learning_rate=2e-5, log_every=0, seed=0, cache_encoder_outputs=True)
+
+    def run(compile_layers: bool) -> dict:
+        m = build_model(0, **dims)
+        t0 = time.perf_counter()
+        res = train(m, records, stage2_config(compile_layers=compile_layers, **common))
+        return {"wall_s": time.perf_counter() - t0, "steps": res.steps, "final_loss": res.final_loss}
+
+    runs: dict[str, list[dict]] = {"eager": [], "compiled": []}
+    for _ in range(args.repeats):
+        for name in runs:
+            runs[name].append(run(name == "compiled"))
+    eager, compiled = _best(runs["eager"]), _best(runs["compiled"])
+    return {"eager": eager, "compiled": compiled, "speedup": eager["wall_s"] / compiled["wall_s"],
+            "final_loss_diff": abs(eager["final_loss"] - compiled["final_loss"])}
+
+
 def bench_stage1_cache(records, args) -> dict:
     dims = dict(llm_hidden=args.llm_hidden, llm_layers=args.llm_layers, enc_hidden=args.s1_enc_hidden, enc_layers=args.s1_enc_layers)
 
@@ -337,7 +362,8 @@ def main(argv=None) -> int:
     ap.add_argument("--s1-enc-hidden", type=int, default=128, help="stage-1 cache benchmark encoder width")
     ap.add_argument("--s1-enc-layers", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats per variant (best wall time)")
-    ap.add_argument("--only", choices=["stage2", "padding", "stage1_cache"], action="append")
+    ap.add_argument("--only", choices=["stage2", "padding", "stage1_cache", "compile"], action="append")
+    ap.add_argument("--compile-epochs", type=int, default=3, help="stage-2 epochs of the compile benchmark")
     ap.add_argument("--gpu-real-size", action="store_true")
     ap.add_argument("--cpu-smoke", action="store_true", help="run the --gpu-real-size code path with tiny dims on CPU")
     ap.add_argument("--steps", type=int, default=20)
@@ -363,7 +389,7 @@ def main(argv=None) -> int:
         print(json.dumps({"gpu_real_size": bench_real_size(args, smoke=args.cpu_smoke), **meta}, indent=2))
         return 0
     records = make_records(args.records, seed=0)
-    only = set(args.only or ["stage2", "padding", "stage1_cache"])
+    only = set(args.only or ["stage2", "padding", "stage1_cache", "compile"])
     result: dict = {"meta": dict(meta, records=len(records), global_batch=args.global_batch, micro_batch=args.micro_batch)}
     if "padding" in only:
         result["padding_waste"] = bench_padding(records, args)
@@ -371,6 +397,8 @@ def main(argv=None) -> int:
         result["stage2_throughput"] = bench_stage2_vs_trainer(records, args)
     if "stage1_cache" in only:
         result["stage1_encoder_cache"] = bench_stage1_cache(records, args)
+    if "compile" in only:
+        result["compile_layers"] = bench_compile(records, args)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -536,6 +536,8 @@ class TinyLLMConfig:
                                "problems are plain text documents (math_text)")
     arithmetic_fraction: float = num(0.15, 0.0, 0.9, "share of every batch's windows drawn from the arithmetic "
                                      "drills (their own stream); 0: drills are plain text documents")
+    compile_layers: bool = opt(True, "torch.compile the decoder layers while pre-training (needs a C++ compiler; "
+                               "lingualift_core/train/compile.py)")
 
     def __post_init__(self) -> None:
         if self.task_fraction + self.arithmetic_fraction + max(self.copy_fraction, self.copy_fraction_start or 0.0) >= 1.0:
@@ -631,8 +633,8 @@ class Stage1Config:
                                     "are skipped")
     eval_batch_size: int = num(32, 1, 4096)
     train: TrainConfig = field(default_factory=lambda: stage1_config(
-        global_batch_size=64, micro_batch_size=32, max_steps=1500, learning_rate=2e-3, max_length=512,
-        length_group_window=8, checkpoint_every=100, log_every=25))
+        global_batch_size=64, micro_batch_size=32, max_steps=500, learning_rate=2e-3, max_length=512,
+        length_group_window=8, compile_layers=True, checkpoint_every=100, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage1", self.train, self.processes)
@@ -647,8 +649,8 @@ class Stage2Config:
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
-        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=700, max_length=512,
-        length_group_window=8, cache_encoder_outputs=True, checkpoint_every=50, log_every=25))
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=450, max_length=512,
+        length_group_window=8, cache_encoder_outputs=True, compile_layers=True, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage2", self.train, self.processes)
@@ -665,8 +667,8 @@ class NoStage1Config:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         stage="no_stage1", train_alignment=True, learning_rate=3e-4, global_batch_size=32, micro_batch_size=16,
-        max_steps=700, max_length=512, length_group_window=8, cache_encoder_outputs=True, checkpoint_every=50,
-        log_every=25))
+        max_steps=450, max_length=512, length_group_window=8, cache_encoder_outputs=True, compile_layers=True,
+        checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("no_stage1", self.train, self.processes)
@@ -681,8 +683,8 @@ class MonoSFTConfig:
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
-        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=700, max_length=512,
-        length_group_window=8, checkpoint_every=50, log_every=25))
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=450, max_length=512,
+        length_group_window=8, compile_layers=True, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("mono_sft", self.train, self.processes)

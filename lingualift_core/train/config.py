@@ -51,6 +51,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU
     gradient_checkpointing: bool = False
+    compile_layers: bool = False  # torch.compile the LLM's repeated blocks while training (train/compile.py)
     cache_encoder_outputs: bool = False  # frozen encoder: encode the training set once, reuse across epochs
     encoder_cache_max_gb: float = 8.0
     checkpoint_every: int = 0  # optimizer steps; 0 = never
@@ -75,6 +76,9 @@ class TrainConfig:
             problems.append("global_batch_size and micro_batch_size must be >= 1")
         if self.epochs < 1 and self.max_steps is None:
             problems.append(f"epochs must be >= 1 (or set max_steps), got {self.epochs}")
+        if self.compile_layers and self.gradient_checkpointing:
+            problems.append("compile_layers and gradient_checkpointing together are untested (the checkpointing "
+                            "wrapper sits around the compiled layers): set one of them false")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max_steps must be >= 1 when set, got {self.max_steps}")
         if self.max_length < 4:

@@ -44,6 +44,7 @@ import torch
 from ..model.lingualift import LinguaLIFTModel
 from . import checkpoint as ckpt
 from . import fsdp
+from .compile import compiled_blocks
 from .config import TrainConfig
 from .data import epoch_global_batches, micro_batches, steps_per_epoch
 from .encoder_cache import batch_encoder_states, compute_encoder_cache
@@ -270,9 +271,10 @@ def train(
     _resume(run, checkpoint_dir, resume)
     run.prepared_model.train()
     run.t_start = time.perf_counter()
-    for step in range(run.start, run.total):
-        entry = _train_step(run, step)
-        _after_step(run, step, entry, on_step, checkpoint_dir)
+    with compiled_blocks(run.work._causal_lm(), config.compile_layers, key=f"{config.stage}: compile_layers"):
+        for step in range(run.start, run.total):
+            entry = _train_step(run, step)
+            _after_step(run, step, entry, on_step, checkpoint_dir)
     return _teardown(model, run)
 
 

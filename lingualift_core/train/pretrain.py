@@ -34,6 +34,7 @@ from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedC
 
 from lingualift_core.model.tiny import LLM_SEP_TOKEN, check_tokenizer_config
 from lingualift_core.threads import torch_threads
+from lingualift_core.train.compile import compiled_blocks
 from lingualift_core.train.host_sum import HostSum, host_sum_available, sum_gradients_
 
 __all__ = [
@@ -113,20 +114,32 @@ def _train_loop(
     weight_decay: float,
     grad_clip: float | None,
     on_step: OnStep | None,
+    compile_layers: bool = False,
 ) -> History:
     """AdamW with warmup + cosine decay over `steps` batches; `loss_fn` returns (summed loss, token count).
 
     Under an initialised torch.distributed group (`base_models.tiny.processes`), every process draws the same full batch,
     computes the loss of its rows (`rank::world`) divided by the whole batch's token count, and the gradients
     are summed over the processes: the update is the one-process update up to float summation order."""
-    world, rank = _world()
+    world, _ = _world()
     opt = _optimizer(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup_ratio, min_lr_ratio))
     params = [p for p in model.parameters() if p.requires_grad]
     # every process on this machine (base_models' data parallel): gradients and loss summed in shared memory
     summer = HostSum(sum(p.numel() for p in params) + 1) if world > 1 and host_sum_available() else None
-    history: History = []
     model.train()
+    with compiled_blocks(model, compile_layers, key="base_models.tiny.llm.compile_layers"):
+        history = _steps(model, batches, loss_fn, opt, sched, params, summer, steps, grad_clip, on_step)
+    model.eval()
+    return history
+
+
+def _steps(model: PreTrainedModel, batches: Iterator[dict], loss_fn: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+           opt: torch.optim.Optimizer, sched: Any, params: list[torch.nn.Parameter], summer: HostSum | None,
+           steps: int, grad_clip: float | None, on_step: OnStep | None) -> History:
+    """The optimizer steps of `_train_loop` (see there); returns the loss history."""
+    world, rank = _world()
+    history: History = []
     t0 = time.perf_counter()
     tokens = 0
     for step in range(1, steps + 1):
@@ -154,7 +167,6 @@ def _train_loop(
         if on_step is not None:
             on_step(step, steps, {"loss": rec["loss"], "lr": cur_lr, "elapsed_s": time.perf_counter() - t0,
                                   "tokens": tokens})
-    model.eval()
     return history
 
 
@@ -519,6 +531,7 @@ def pretrain_llm_clm(
     num_threads: int | None = None,
     device: str | torch.device = "cpu",
     on_step: OnStep | None = None,
+    compile_layers: bool = False,
 ) -> tuple[PreTrainedModel, History]:
     """Causal-LM pre-training of a fresh decoder built from `config` (AutoModelForCausalLM).
 
@@ -610,7 +623,7 @@ def pretrain_llm_clm(
 
         history = _train_loop(model, batches(), _clm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
                               min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,
-                              on_step=on_step)
+                              on_step=on_step, compile_layers=compile_layers)
     return model, history
 
 

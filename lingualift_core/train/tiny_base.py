@@ -205,7 +205,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
             copy_decay_ratio=llm_cfg.copy_decay_ratio, copy_sources=en_train,
             copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
             copy_random_fraction=llm_cfg.copy_random_fraction, streams=streams,
-            num_threads=cfg.threads,
+            num_threads=cfg.threads, compile_layers=llm_cfg.compile_layers,
             on_step=on_step)
     if not primary:
         return {}
