@@ -458,3 +458,36 @@ def test_data_parallel_pretraining_equals_one_process(tmp_path):
     assert shm["host_sum"] and not gloo["host_sum"]
     for part in ("llm", "enc"):
         assert all(torch.equal(gloo[part][k], shm[part][k]) for k in gloo[part]), part
+
+
+def test_number_features_move_only_number_rows_by_the_scaled_norm():
+    from lingualift_core.model.tiny import add_number_features, number_token_values
+
+    tok = train_word_tokenizer(["Tom has 12 apples .", "12 + 3 = 15 ."], kind="llm", max_number=20)
+    values = number_token_values(tok)
+    assert sorted(values.values()) == list(range(21))
+    assert tok.convert_tokens_to_ids("12") in values and tok.pad_token_id not in values
+    cfg = tiny_llm_config(len(tok), hidden=64, layers=1, heads=2, max_positions=32)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(cfg)
+    before = model.get_input_embeddings().weight.detach().clone()
+    assert add_number_features(model, tok, 0.0) == 0
+    assert torch.equal(model.get_input_embeddings().weight, before)
+    assert add_number_features(model, tok, 3.0) == 21
+    after = model.get_input_embeddings().weight.detach()
+    moved = {i for i in range(len(tok)) if not torch.equal(after[i], before[i])}
+    assert moved == set(values)
+    for i in values:
+        assert (after[i] - before[i]).norm() == pytest.approx(3.0 * before[i].norm().item(), rel=1e-5)
+    # the added direction is the value's (cos, sin) pairs over NUMBER_PERIODS
+    from math import cos, pi, sin
+
+    from lingualift_core.model.tiny import NUMBER_PERIODS
+
+    f = {n: after[i] - before[i] for i, n in values.items()}
+    want = torch.zeros(64)
+    want[: 2 * len(NUMBER_PERIODS)] = torch.tensor(
+        [g(2 * pi * 7 / p) for p in NUMBER_PERIODS for g in (cos, sin)])
+    torch.testing.assert_close(f[7] / f[7].norm(), want / want.norm())
+    with pytest.raises(ValueError, match="scale must be >= 0"):
+        add_number_features(model, tok, -1.0)

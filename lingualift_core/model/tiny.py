@@ -27,6 +27,7 @@ Special tokens (ids are fixed, configs built here default to them):
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Iterable
 from typing import Literal
@@ -45,6 +46,8 @@ __all__ = [
     "tiny_llm_config",
     "base_encoder",
     "check_tokenizer_config",
+    "add_number_features",
+    "number_token_values",
 ]
 
 TokenizerKind = Literal["encoder", "llm"]
@@ -302,6 +305,51 @@ def tiny_llm_config(
         eos_token_id=eos_token_id,
         architectures=["LlamaForCausalLM"],
     )
+
+
+# periods (in units of 1) of the number features: short ones tell last digits and parity, long ones magnitude
+NUMBER_PERIODS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 60, 100, 200, 400)
+
+
+def number_token_values(tokenizer: PreTrainedTokenizerFast) -> dict[int, int]:
+    """{token id: value} for every vocabulary token that is a whole number written in ASCII digits (a leading
+    Metaspace `▁` allowed); special tokens excluded."""
+    special = set(tokenizer.all_special_ids)
+    out = {}
+    for token, idx in tokenizer.get_vocab().items():
+        text = token.lstrip(_METASPACE)
+        if idx not in special and text.isascii() and text.isdigit():
+            out[idx] = int(text)
+    return out
+
+
+def add_number_features(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, scale: float) -> int:
+    """Adds Fourier features of each number token's value to its input embedding row, in place; returns how many
+    rows changed.
+
+    Row e of the token for n becomes e + scale * |e| * f(n) / |f(n)|, with f(n) = [cos(2 pi n / p), sin(2 pi n / p)
+    for p in NUMBER_PERIODS], cut or zero-padded to the hidden size. Why: whole-number tokens start as unrelated
+    random vectors, and a 0.8M-parameter LLM then memorises each `a + b = c` fact on its own; with numbers that
+    start on a shared circle per period, arithmetic becomes a rotation it can learn. Measured on the embedded
+    world (one process, 2,000 steps): held-out arithmetic facts 0.96 right at scale 3 against 0.66-0.78 without
+    (0.75 at scale 1); English dev accuracy before fine-tuning 0.87 against 0.75-0.81. A real LLM arrives with
+    such structure; this gives the tiny one a little of it. With tied embeddings the output side gets it too.
+    """
+    if scale < 0:
+        raise ValueError(f"number features: scale must be >= 0, got {scale}")
+    values = number_token_values(tokenizer)
+    if scale == 0 or not values:
+        return 0
+    weight = model.get_input_embeddings().weight
+    hidden = weight.shape[1]
+    with torch.no_grad():
+        for idx, n in values.items():
+            feats = torch.tensor([f(2 * math.pi * n / p) for p in NUMBER_PERIODS for f in (math.cos, math.sin)],
+                                 dtype=weight.dtype)[:hidden]
+            vec = torch.zeros(hidden, dtype=weight.dtype)
+            vec[: feats.numel()] = feats
+            weight[idx] += vec / vec.norm() * weight[idx].norm() * scale
+    return len(values)
 
 
 def _check_sizes(vocab_size: int, hidden: int, layers: int, heads: int, max_positions: int) -> None:

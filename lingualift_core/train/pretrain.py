@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
 
-from lingualift_core.model.tiny import LLM_SEP_TOKEN, check_tokenizer_config
+from lingualift_core.model.tiny import LLM_SEP_TOKEN, add_number_features, check_tokenizer_config
 from lingualift_core.threads import torch_threads
 from lingualift_core.train.compile import compiled_blocks
 from lingualift_core.train.host_sum import HostSum, host_sum_available, sum_gradients_
@@ -532,6 +532,7 @@ def pretrain_llm_clm(
     device: str | torch.device = "cpu",
     on_step: OnStep | None = None,
     compile_layers: bool = False,
+    number_features: float = 0.0,
 ) -> tuple[PreTrainedModel, History]:
     """Causal-LM pre-training of a fresh decoder built from `config` (AutoModelForCausalLM).
 
@@ -549,6 +550,7 @@ def pretrain_llm_clm(
     `streams`: further (documents, share) pairs, each its own packed stream with a fixed share of every batch
     (e.g. task problems with solutions, arithmetic facts), so a small but important set of documents is seen
     at a chosen rate whatever the size of `texts`; `texts` fill the rest of the batch.
+    `number_features` > 0: number tokens start with Fourier features of their value (`add_number_features`).
     """
     data = _check_common(texts, steps, batch_size, lr, seq_len)
     for name, v in (("copy_fraction", copy_fraction), ("copy_fraction_start", copy_fraction_start)):
@@ -598,7 +600,9 @@ def pretrain_llm_clm(
         return [d for d in encode(strs) if len(d) <= seq_len]
 
     with torch_threads(num_threads), _seeded(seed):
-        model = AutoModelForCausalLM.from_config(config).to(device)
+        model = AutoModelForCausalLM.from_config(config)
+        add_number_features(model, tokenizer, number_features)
+        model = model.to(device)
         text_stream = _window_stream(lambda epoch: docs, seq_len, np.random.default_rng(seed))
         copy_stream = _window_stream(copy_docs, seq_len, np.random.default_rng(seed + 1)) if use_copy else None
         extra = [(_window_stream(lambda epoch, d=d: d, seq_len, np.random.default_rng(seed + 2 + i)), share)

@@ -206,6 +206,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
             copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
             copy_random_fraction=llm_cfg.copy_random_fraction, streams=streams,
             num_threads=cfg.threads, compile_layers=llm_cfg.compile_layers,
+            number_features=llm_cfg.number_features,
             on_step=on_step)
     if not primary:
         return {}
