@@ -536,7 +536,7 @@ class TinyLLMConfig:
                                "problems are plain text documents (math_text)")
     arithmetic_fraction: float = num(0.15, 0.0, 0.9, "share of every batch's windows drawn from the arithmetic "
                                      "drills (their own stream); 0: drills are plain text documents")
-    number_features: float = num(3.0, 0.0, 100.0, "Fourier features of each number token's value added to its "
+    number_features: float = num(0.0, 0.0, 100.0, "Fourier features of each number token's value added to its "
                                  "initial embedding, times the row's norm (0: off; model/tiny.py "
                                  "add_number_features)")
     compile_layers: bool = opt(True, "torch.compile the decoder layers while pre-training (needs a C++ compiler; "
@@ -621,7 +621,7 @@ class Stage1Config:
                                      "separator); null: random at embedding scale")
     match_embedding_scale: bool = opt(True, "rescale the fresh alignment layer so its outputs have the norm of "
                                       "the LLM's token embeddings (see train.alignment_init.match_embedding_scale)")
-    warm_start_steps: int = num(300, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
+    warm_start_steps: int = num(3000, 0, 1_000_000, "regress the alignment layer onto the LLM embeddings of tokens "
                                 "both tokenizers share (English) before stage 1; 0: off (the paper)")
     warm_start_lr: float = num(3e-3, 1e-7, 1.0)
     warm_start_batch_size: int = num(256, 1, 1_000_000, "token pairs per warm-start step")
@@ -636,7 +636,7 @@ class Stage1Config:
                                     "are skipped")
     eval_batch_size: int = num(32, 1, 4096)
     train: TrainConfig = field(default_factory=lambda: stage1_config(
-        global_batch_size=64, micro_batch_size=32, max_steps=300, learning_rate=2e-3, max_length=512,
+        global_batch_size=64, micro_batch_size=32, max_steps=500, learning_rate=2e-3, max_length=512,
         length_group_window=8, compile_layers=True, checkpoint_every=100, log_every=25))
 
     def __post_init__(self) -> None:
@@ -652,7 +652,7 @@ class Stage2Config:
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
-        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=350, max_length=512,
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=450, max_length=512,
         length_group_window=8, cache_encoder_outputs=True, compile_layers=True, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
@@ -670,7 +670,7 @@ class NoStage1Config:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         stage="no_stage1", train_alignment=True, learning_rate=3e-4, global_batch_size=32, micro_batch_size=16,
-        max_steps=350, max_length=512, length_group_window=8, cache_encoder_outputs=True, compile_layers=True,
+        max_steps=450, max_length=512, length_group_window=8, cache_encoder_outputs=True, compile_layers=True,
         checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
@@ -686,7 +686,7 @@ class MonoSFTConfig:
     processes: int = _processes()
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
-        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=350, max_length=512,
+        learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=450, max_length=512,
         length_group_window=8, compile_layers=True, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
