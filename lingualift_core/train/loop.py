@@ -321,6 +321,9 @@ def _setup(model: LinguaLIFTModel, records: Sequence[Mapping[str, Any]], cfg: Tr
         config=cfg.to_dict(),
     )
     sharded = fsdp.fsdp_requested(acc.distributed_type.name, world)
+    if sharded and cfg.compile_layers:
+        raise ValueError(f"{cfg.stage}: compile_layers is untested under FSDP (the sharded layers are wrapped); "
+                         f"set {cfg.stage}.train.compile_layers: false (configs/paper.yaml does)")
     result.parallelism = "fsdp2" if sharded else ("ddp" if world > 1 else "single")
     return _Run(cfg=cfg, acc=acc, world=world, rank=rank, builder=builder, rows=rows, lengths=lengths,
                 target_len=target_len, fingerprint=dataset_fingerprint(rows), spe=spe, total=total, result=result,
