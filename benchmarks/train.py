@@ -363,7 +363,7 @@ def main(argv=None) -> int:
     ap.add_argument("--s1-enc-layers", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats per variant (best wall time)")
     ap.add_argument("--only", choices=["stage2", "padding", "stage1_cache", "compile"], action="append")
-    ap.add_argument("--compile-epochs", type=int, default=3, help="stage-2 epochs of the compile benchmark")
+    ap.add_argument("--compile-epochs", type=int, default=20, help="stage-2 epochs of the compile benchmark (240 steps)")
     ap.add_argument("--gpu-real-size", action="store_true")
     ap.add_argument("--cpu-smoke", action="store_true", help="run the --gpu-real-size code path with tiny dims on CPU")
     ap.add_argument("--steps", type=int, default=20)

@@ -51,8 +51,8 @@ def test_compiled_blocks_match_eager_and_restore_eager():
 def test_missing_compiler_names_the_key(monkeypatch, tmp_path):
     monkeypatch.delenv("CXX", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(RuntimeError, match="stage2: compile_layers: true needs a C\\+\\+ compiler"):
-        check_compiler("stage2: compile_layers")
+    with pytest.raises(RuntimeError, match="stage2.train.compile_layers: true needs a C\\+\\+ compiler"):
+        check_compiler("stage2.train.compile_layers")
 
 
 def test_training_with_compiled_layers_matches_eager():

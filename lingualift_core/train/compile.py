@@ -8,8 +8,8 @@ every sequence length: ~7 s with a warm inductor cache, ~19 s cold, per process.
 
 Measured on the embedded LLM (4 x 128, one thread per process): 12-20% less time per training step, frozen
 (stage 1) or trainable (pre-training, stage 2); `benchmarks/train.py --only compile` compares whole stage-2 runs.
-The BERT encoder got slower in the same measurement (86 -> 93 ms a step), so only the LLM is compiled. Fused kernels round differently from eager ones: a compiled run matches an eager one to float
-tolerance, not bit for bit.
+The BERT encoder got slower in the same measurement (86 -> 93 ms a step), so only the LLM is compiled. Fused
+kernels round differently from eager ones: a compiled run matches an eager one to float tolerance, not bit for bit.
 """
 
 from __future__ import annotations

@@ -271,7 +271,7 @@ def train(
     _resume(run, checkpoint_dir, resume)
     run.prepared_model.train()
     run.t_start = time.perf_counter()
-    with compiled_blocks(run.work._causal_lm(), config.compile_layers, key=f"{config.stage}: compile_layers"):
+    with compiled_blocks(run.work._causal_lm(), config.compile_layers, key=f"{config.stage}.train.compile_layers"):
         for step in range(run.start, run.total):
             entry = _train_step(run, step)
             _after_step(run, step, entry, on_step, checkpoint_dir)
