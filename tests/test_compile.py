@@ -11,15 +11,7 @@ from model_builders import tiny_lingualift
 from lingualift_core.model.tiny import tiny_llm_config
 from lingualift_core.train import stage2_config, train
 from lingualift_core.train.compile import check_compiler, compiled_blocks, repeated_blocks
-from test_train import SMALL, records, snapshot
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from test_train import SMALL, _one_thread, records, snapshot  # noqa: F401 (_one_thread: an autouse fixture)
 
 
 def _llm(seed: int = 0):
