@@ -60,3 +60,8 @@ def test_training_with_compiled_layers_matches_eager():
     for n in outs[0][0]:
         torch.testing.assert_close(outs[0][0][n], outs[1][0][n], atol=1e-4, rtol=1e-3)
     assert changed  # the compiled run really ran other kernels (else this test could not fail)
+
+
+def test_compile_with_gradient_checkpointing_is_refused():
+    with pytest.raises(ValueError, match="compile_layers and gradient_checkpointing together are untested"):
+        stage2_config(compile_layers=True, gradient_checkpointing=True)
