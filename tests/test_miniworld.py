@@ -80,6 +80,22 @@ def test_the_operation_is_not_predictable_from_the_object(world):
         assert ops[(obj, "+")] > 0 and ops[(obj, "-")] > 0
 
 
+def test_reading_practice_adds_one_distractor_and_keeps_the_answers(world):
+    spec = world.problems(300, "train", seed=1)
+    practice = world.problems(300, "train", seed=1, extra_distractors=1)
+    assert world.problems(300, "train", seed=1, extra_distractors=0) == spec
+    unused = Counter()
+    for p in practice:
+        assert _solve(p.text) == p.answer  # the extra statement never touches the asked count
+        used = sum(1 for s in p.solution.split(" . ") if "=" not in s and "answer" not in s)
+        stated = len(p.sentences) - 1 - (1 if p.kind == "transfer" else 0)  # transfer: Q's count is read, not restated
+        unused[stated - used] += 1
+    assert set(unused) == {1, 2} and unused[2] > 100  # the spec's distractor (60%) plus the extra one
+    assert {p.text for p in practice}.isdisjoint({p.text for p in world.problems(300, "test")})
+    with pytest.raises(ValueError, match="extra_distractors"):
+        world.problems(5, "train", extra_distractors=50)
+
+
 def test_splits_are_disjoint_by_text(world):
     texts = {split: {p.text for p in world.problems(300, split)} for split in ("train", "dev", "test")}
     assert not texts["train"] & texts["test"] and not texts["train"] & texts["dev"] and not texts["dev"] & texts["test"]

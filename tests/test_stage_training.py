@@ -402,3 +402,19 @@ def test_stage2_relaunches_itself_on_two_processes(built, tmp_path):
     assert metrics["final_loss"] == pytest.approx(ref["final_loss"], abs=1e-4)
     got, want = tensors(root / "data" / "models" / "stage2" / "llm"), tensors(built[0] / "data" / "models" / "stage2" / "llm")
     assert max(float((got[k] - want[k]).abs().max()) for k in got) < 1e-5
+
+
+def test_pretraining_texts_take_the_first_task_problems_and_the_reading_practice(tmp_path):
+    write_inputs(tmp_path)
+    paths = Paths(tmp_path)
+    sft = artifacts.read_table(paths.math_sft, SFT).to_pylist()
+    capped = parse_params({**PARAMS, "base_models": {**PARAMS["base_models"],
+                                                     "tiny": {**PARAMS["base_models"]["tiny"], "task_problems": 5}}})
+    texts = base_models.read_texts(paths, capped)
+    assert texts["questions"] == [r["input"] for r in sft[:5]]
+    assert len(texts["problems"]) == 5
+    reading = [{**r, "id": f"r{i}", "input": "Ann has 3 pears . " + r["input"]} for i, r in enumerate(sft[:2])]
+    artifacts.write_rows(paths.math_reading, reading, SFT)
+    texts = base_models.read_texts(paths, capped)
+    assert len(texts["problems"]) == 7 and texts["problems"][-1].startswith(f"{reading[1]['instruction']}\nAnn has 3")
+    assert len(texts["questions"]) == 5  # the encoder's questions stay the task problems

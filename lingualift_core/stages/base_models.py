@@ -99,11 +99,17 @@ def read_texts(paths: Paths, params: Params) -> dict[str, Any]:
         if not texts:
             raise ConfigError(f"base_models: corpus {paths.corpus(lang)} has no text; check the prepare stage")
         corpora[lang] = texts
-    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["instruction", "input", "output"]).to_pylist()
+    columns = ["instruction", "input", "output"]
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=columns).slice(
+        0, params.base_models.tiny.task_problems).to_pylist()
+    # reading practice (problems with one more distractor) joins the LLM's task stream; prepare writes it for the
+    # compact world only
+    reading = (artifacts.read_table(paths.math_reading, artifacts.SFT, columns=columns).to_pylist()
+               if paths.math_reading.is_file() else [])
     dev = (artifacts.read_table(paths.math_dev, artifacts.SFT, columns=["instruction", "input", "answer"]).to_pylist()
            if paths.math_dev.is_file() else [])
     return {"corpora": corpora, "questions": [r["input"] for r in sft], "dev": dev,
-            "problems": [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in sft]}
+            "problems": [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in sft + reading]}
 
 
 def check_hub(params: Params) -> dict[str, Any]:

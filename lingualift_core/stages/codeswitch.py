@@ -63,11 +63,10 @@ def load_lexicon(paths: Paths, lang: str) -> pa.Table:
                      "score": table.column("csls")})
 
 
-def _tagged_task_inputs(params: Params, paths: Paths, limit: int | None) -> list[pa.RecordBatch]:
-    """The English training-split task inputs (the first `limit`; None: all), tagged with the same pipeline as the
-    corpus (TOKENIZED columns)."""
-    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["id", "input"])
-    sft = sft if limit is None else sft.slice(0, limit)
+def _tagged_task_inputs(params: Params, paths: Paths, limit: int) -> list[pa.RecordBatch]:
+    """The first `limit` English training-split task inputs, tagged with the same pipeline as the corpus
+    (TOKENIZED columns)."""
+    sft = artifacts.read_table(paths.math_sft, artifacts.SFT, columns=["id", "input"]).slice(0, limit)
     pipeline = load_pipeline(params.pipeline.pivot, params.pipeline.pivot, params.tokenize.english_model,
                              params.tokenize.use_blis)
     return list(tokenize_batches(pipeline, sft.column("id").to_pylist(), sft.column("input").to_pylist(),
@@ -121,7 +120,7 @@ def run(params: Params, root: Path) -> dict:
                 bar.update(batch.num_rows)
             for lang, cs in builder.finish():
                 _emit(lang, cs, writers, names, params, held, train_parts, holdout_parts)
-        tagged = _tagged_task_inputs(params, paths, None if cfg.task_questions else _POS_TABLE_ROWS)
+        tagged = _tagged_task_inputs(params, paths, cfg.task_questions or _POS_TABLE_ROWS)
         # a builder of its own: the corpus builder's per-language caps and metrics stay the corpus's
         task_parts = (_task_question_records(CodeSwitchBuilder(cfg, languages, lexicons, seed=pipe.seed), tagged, names,
                                              pipe.seed) if cfg.task_questions else [])

@@ -54,6 +54,11 @@ class Paths:
         return self.tasks / "math_sft.parquet"
 
     @property
+    def math_reading(self) -> Path:
+        """English reading-practice problems (compact world only): the base LLM's pre-training, never fine-tuning."""
+        return self.tasks / "math_reading.parquet"
+
+    @property
     def math_dev(self) -> Path:
         """English dev problems (compact world only): the gates and tuning read these, never the test set."""
         return self.tasks / "math_dev.parquet"

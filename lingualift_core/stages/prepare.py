@@ -85,10 +85,13 @@ def _mini_data(params: Params) -> dict[str, Any]:
     sft = [{"id": f"math-train-{i:06d}", **row} for i, row in enumerate(world.sft_records(cfg.math_train, pipe.seed))]
     dev = [{"id": f"math-dev-{i:06d}", **row}
            for i, row in enumerate(world.sft_records(cfg.math_dev, pipe.seed, split="dev"))]
+    reading = [{"id": f"math-reading-{i:06d}", **row}
+               for i, row in enumerate(world.sft_records(cfg.math_reading, pipe.seed, extra_distractors=1))]
     return {
         "corpora": corpora,
         "sft": sft,
         "dev": dev,
+        "reading": reading,
         "math_test": world.benchmark(cfg.math_test, seed=pipe.seed, langs=list(pipe.languages)),
         "gold_lexicons": {lang: world.gold_lexicon(lang) for lang in pipe.targets},
         "parallel": {lang: world.parallel_pairs(lang, cfg.parallel_pairs, seed=pipe.seed) for lang in pipe.targets},
@@ -157,6 +160,8 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
     artifacts.write_rows(out / "tasks" / "math_sft_layout.parquet", _layout_rows(data["sft"], "input"), SFT)
     if data.get("dev"):
         artifacts.write_rows(out / "tasks" / "math_dev.parquet", data["dev"], SFT)
+    if data.get("reading"):
+        artifacts.write_rows(out / "tasks" / "math_reading.parquet", data["reading"], SFT)
     (out / "benchmarks").mkdir()
     artifacts.write_rows(out / "benchmarks" / "math_test.parquet", data["math_test"], MATH)
     artifacts.write_rows(out / "benchmarks" / "math_test_layout.parquet",
@@ -175,6 +180,7 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
         "corpus_sentences": {lang: len(t) for lang, t in data["corpora"].items()},
         "math_train": len(data["sft"]),
         "math_dev": len(data.get("dev") or []),
+        "math_reading": len(data.get("reading") or []),
         "math_test_per_language": {lang: sum(r["lang"] == lang for r in data["math_test"])
                                    for lang in sorted({r["lang"] for r in data["math_test"]})},
         "gold_lexicon_pairs": {lang: len(p) for lang, p in data["gold_lexicons"].items()},

@@ -215,7 +215,10 @@ class MiniWorld:
         return ("how", "many", pick(self.objects), "does", p, "have", "now", "?"), 5
 
     # ----------------------------------------------------------------------------------------- problems
-    def _problem(self, rng: random.Random, kind: str) -> tuple[list[tuple[tuple[str, ...], int]], int, str] | None:
+    def _problem(self, rng: random.Random, kind: str,
+                 extra_distractors: int = 0) -> tuple[list[tuple[tuple[str, ...], int]], int, str] | None:
+        """(statements with the question last, answer, solution) of one problem of `kind`, or None when the drawn
+        quantities leave [0, max_answer]; `extra_distractors` more distractor statements than the spec's."""
         s = self.spec
         lo, hi, top = s.min_quantity, s.max_quantity, s.max_answer
         p, q, d = rng.sample(self.names, 3)
@@ -272,12 +275,17 @@ class MiniWorld:
             eqs.append(f"{start} {'+' if gain else '-'} {n} = {value} .")
         if value is None:
             return None
-        if rng.random() < s.distractor_share:
+        # the spec's distractor (drawn first, so that without extra distractors the problems are the spec's), then
+        # the extra ones of reading practice; each names another person or another object, never one used before
+        people, things = [x for x in self.names if x not in (p, q, d)], [x for x in self.objects if x not in (obj, obj2)]
+        for i in range(int(rng.random() < s.distractor_share) + extra_distractors):
+            other, thing = (d, obj2) if i == 0 else (people.pop(rng.randrange(len(people))),
+                                                      things.pop(rng.randrange(len(things))))
             if rng.random() < 0.5:
-                distractor = self._statement(rng, d, rng.choice(("has",) + self.gain + self.loss),
+                distractor = self._statement(rng, other, rng.choice(("has",) + self.gain + self.loss),
                                              rng.randint(lo, hi), obj)
             else:
-                distractor = self._statement(rng, rng.choice((p, d)), "has", rng.randint(lo, hi), obj2)
+                distractor = self._statement(rng, rng.choice((p, other)), "has", rng.randint(lo, hi), thing)
             sents.insert(rng.randint(0, len(sents)), distractor)
         sents.append((("how", "many", obj, "does", asked, "have", "now", "?"), 5))
         if s.solution_style == "equations":
@@ -293,11 +301,18 @@ class MiniWorld:
             return "dev"
         return "train"
 
-    def problems(self, n: int, split: str, seed: int = 0) -> list[MiniProblem]:
-        """``n`` distinct problems of ``split`` (train / dev / test), kinds in equal shares."""
+    def problems(self, n: int, split: str, seed: int = 0, extra_distractors: int = 0) -> list[MiniProblem]:
+        """``n`` distinct problems of ``split`` (train / dev / test), kinds in equal shares; ``extra_distractors``:
+        that many distractor statements more than the spec's (reading practice; its own random stream)."""
         if split not in ("train", "dev", "test"):
             raise ValueError(f"split must be train, dev or test, not {split!r}")
-        rng = random.Random(derive_seed(self.seed, "mini", "problems", split, seed))
+        room = min(len(self.names) - 3, len(self.objects) - 2)  # unused people / objects of a problem
+        if not 0 <= extra_distractors <= room:
+            raise ValueError(f"extra_distractors must be in [0, {room}] for this world's names and objects, not "
+                             f"{extra_distractors}")
+        rng = random.Random(derive_seed(self.seed, "mini", "problems", split, seed)
+                            if not extra_distractors else
+                            derive_seed(self.seed, "mini", "problems", split, seed, "extra", extra_distractors))
         kinds = tuple(self.spec.kinds)
         out: list[MiniProblem] = []
         seen: set[str] = set()
@@ -308,7 +323,7 @@ class MiniWorld:
                 raise ValueError(f"cannot draw {n} distinct {split} problems from this world (got {len(out)}); "
                                  "raise the quantity range, the number of names/objects, or the split share")
             kind = kinds[len(out) % len(kinds)]
-            made = self._problem(rng, kind)
+            made = self._problem(rng, kind, extra_distractors)
             if made is None:
                 continue
             sents, answer, solution = made
@@ -347,10 +362,11 @@ class MiniWorld:
             out.append((self.render(toks, verb, "en"), self.render(toks, verb, lang)))
         return out
 
-    def sft_records(self, n: int, seed: int = 0, split: str = "train") -> list[dict[str, object]]:
+    def sft_records(self, n: int, seed: int = 0, split: str = "train",
+                    extra_distractors: int = 0) -> list[dict[str, object]]:
         """English task rows: instruction, input (question), output (solution), answer."""
         return [{"instruction": MINI_INSTRUCTION, "input": p.text, "output": p.solution, "answer": p.answer}
-                for p in self.problems(n, split, seed)]
+                for p in self.problems(n, split, seed, extra_distractors)]
 
     def benchmark(self, n: int, seed: int = 0, langs: Sequence[str] | None = None) -> list[dict[str, object]]:
         """The same ``n`` test problems in every language: id, lang, question, answer, solution."""
