@@ -344,6 +344,9 @@ class SyntheticDataConfig:
                                             "grammar: the larger grammar world (toyworld.world)")
     mini: MiniWorldConfig = sub(MiniWorldConfig)
     math_dev: int = num(1000, 0, 100_000, "English dev problems (mini world): gates and tuning, never test")
+    math_dev_langs: int = num(300, 0, 100_000, "mini world: the first N dev problems in every language "
+                              "(benchmarks/math_dev.parquet): a transfer check disjoint from test "
+                              "(configs/toy_dev.yaml evaluates it); 0: none")
     english_sentences: int = num(20000, 10, 10_000_000)
     sentences_high: int = num(20000, 10, 10_000_000, "monolingual sentences of a high-resource toy language")
     sentences_medium: int = num(8000, 10, 10_000_000)

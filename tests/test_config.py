@@ -46,7 +46,7 @@ def test_params_yaml_is_the_config_defaults_key_for_key() -> None:
     assert len(defaults) > 250  # every section's every key, nested sections included
 
 
-@pytest.mark.parametrize("name", ["tiny", "paper"])
+@pytest.mark.parametrize("name", ["tiny", "paper", "toy_dev"])
 def test_profiles_list_only_what_they_change(name: str) -> None:
     profile = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
     defaults = _leaves(section_to_dict(Params()))

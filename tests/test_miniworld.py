@@ -143,6 +143,14 @@ def test_benchmark_has_the_same_problems_in_every_language(world):
         assert re.findall(r"\d+", r["question"]) == re.findall(r"\d+", en[r["id"]]["question"]) or r["lang"] == "qab"
 
 
+def test_the_dev_benchmark_is_the_dev_split_in_every_language(world):
+    rows = world.benchmark(30, langs=["en", "qaa"], split="dev")
+    dev = world.problems(30, "dev")
+    assert [r["question"] for r in rows if r["lang"] == "en"] == [p.text for p in dev]
+    assert {r["id"] for r in rows} == {p.id for p in dev}
+    assert {r["question"] for r in rows}.isdisjoint({p.text for p in world.problems(300, "test")})
+
+
 def test_numbers_do_not_tell_the_operation(world):
     """Every change could go either way: the amount before it is at least the change, and adding stays in range."""
     for p in world.problems(400, "train", seed=3):

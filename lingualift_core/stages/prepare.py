@@ -93,6 +93,9 @@ def _mini_data(params: Params) -> dict[str, Any]:
         "dev": dev,
         "reading": reading,
         "math_test": world.benchmark(cfg.math_test, seed=pipe.seed, langs=list(pipe.languages)),
+        # the dev problems (the same stream as math_dev) in every language: never trained on, disjoint from test
+        "math_dev_langs": world.benchmark(min(cfg.math_dev_langs, cfg.math_dev), seed=pipe.seed,
+                                          langs=list(pipe.languages), split="dev"),
         "gold_lexicons": {lang: world.gold_lexicon(lang) for lang in pipe.targets},
         "parallel": {lang: world.parallel_pairs(lang, cfg.parallel_pairs, seed=pipe.seed) for lang in pipe.targets},
     }
@@ -166,6 +169,10 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
     artifacts.write_rows(out / "benchmarks" / "math_test.parquet", data["math_test"], MATH)
     artifacts.write_rows(out / "benchmarks" / "math_test_layout.parquet",
                          _layout_rows(data["math_test"], "question"), MATH)
+    if data.get("math_dev_langs"):
+        artifacts.write_rows(out / "benchmarks" / "math_dev.parquet", data["math_dev_langs"], MATH)
+        artifacts.write_rows(out / "benchmarks" / "math_dev_layout.parquet",
+                             _layout_rows(data["math_dev_langs"], "question"), MATH)
     (out / "gold_lexicons").mkdir()
     for lang, pairs in data["gold_lexicons"].items():
         artifacts.write_rows(out / "gold_lexicons" / f"en-{lang}.parquet",
@@ -181,6 +188,7 @@ def write_outputs(out: Path, data: Mapping[str, Any], pivot: str) -> dict[str, A
         "math_train": len(data["sft"]),
         "math_dev": len(data.get("dev") or []),
         "math_reading": len(data.get("reading") or []),
+        "math_dev_langs": len(data.get("math_dev_langs") or []),
         "math_test_per_language": {lang: sum(r["lang"] == lang for r in data["math_test"])
                                    for lang in sorted({r["lang"] for r in data["math_test"]})},
         "gold_lexicon_pairs": {lang: len(p) for lang, p in data["gold_lexicons"].items()},

@@ -368,10 +368,11 @@ class MiniWorld:
         return [{"instruction": MINI_INSTRUCTION, "input": p.text, "output": p.solution, "answer": p.answer}
                 for p in self.problems(n, split, seed, extra_distractors)]
 
-    def benchmark(self, n: int, seed: int = 0, langs: Sequence[str] | None = None) -> list[dict[str, object]]:
-        """The same ``n`` test problems in every language: id, lang, question, answer, solution."""
+    def benchmark(self, n: int, seed: int = 0, langs: Sequence[str] | None = None,
+                  split: str = "test") -> list[dict[str, object]]:
+        """The same ``n`` problems of ``split`` in every language: id, lang, question, answer, solution."""
         langs = self.languages if langs is None else tuple(langs)
-        problems = self.problems(n, "test", seed)
+        problems = self.problems(n, split, seed)
         return [{"id": p.id, "lang": lang, "question": self.problem_text(p, lang), "answer": p.answer,
                  "solution": p.solution} for lang in langs for p in problems]
 
