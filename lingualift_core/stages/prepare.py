@@ -94,8 +94,8 @@ def _mini_data(params: Params) -> dict[str, Any]:
         "reading": reading,
         "math_test": world.benchmark(cfg.math_test, seed=pipe.seed, langs=list(pipe.languages)),
         # the dev problems (the same stream as math_dev) in every language: never trained on, disjoint from test
-        "math_dev_langs": world.benchmark(min(cfg.math_dev_langs, cfg.math_dev), seed=pipe.seed,
-                                          langs=list(pipe.languages), split="dev"),
+        "math_dev_langs": world.benchmark(cfg.math_dev_langs, seed=pipe.seed, langs=list(pipe.languages),
+                                          split="dev"),
         "gold_lexicons": {lang: world.gold_lexicon(lang) for lang in pipe.targets},
         "parallel": {lang: world.parallel_pairs(lang, cfg.parallel_pairs, seed=pipe.seed) for lang in pipe.targets},
     }
