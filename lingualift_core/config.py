@@ -504,6 +504,9 @@ class TinyEncoderConfig:
     seq_len: int = num(64, 8, 8192, "pre-training truncation length")
     warmup_ratio: float = num(0.05, 0.0, 0.5)
     math_text: bool = opt(True, "add the English task questions to the MLM text")
+    precision: Literal["auto", "fp32", "bf16"] = opt("auto", "bf16: matrix products under bf16 autocast, attention "
+                                                     "in fp32 (train/precision.py); auto: bf16 on CUDA or a CPU "
+                                                     "with AMX / AVX512-BF16, else fp32")
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads or self.seq_len > self.max_positions:
@@ -548,6 +551,7 @@ class TinyLLMConfig:
                                  "add_number_features)")
     compile_layers: bool = opt(True, "torch.compile the decoder layers while pre-training (needs a C++ compiler; "
                                "lingualift_core/train/compile.py)")
+    precision: Literal["auto", "fp32", "bf16"] = opt("auto", "as base_models.tiny.encoder.precision")
 
     def __post_init__(self) -> None:
         if self.task_fraction + self.arithmetic_fraction + max(self.copy_fraction, self.copy_fraction_start or 0.0) >= 1.0:
@@ -647,7 +651,7 @@ class Stage1Config:
     eval_batch_size: int = num(32, 1, 4096)
     train: TrainConfig = field(default_factory=lambda: stage1_config(
         global_batch_size=64, micro_batch_size=32, max_steps=300, learning_rate=2e-3, max_length=512,
-        length_group_window=8, compile_layers=True, checkpoint_every=100, log_every=25))
+        length_group_window=8, compile_layers=False, checkpoint_every=100, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage1", self.train, self.processes)

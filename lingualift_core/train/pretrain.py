@@ -36,6 +36,7 @@ from lingualift_core.model.tiny import LLM_SEP_TOKEN, add_number_features, check
 from lingualift_core.threads import torch_threads
 from lingualift_core.train.compile import compiled_blocks
 from lingualift_core.train.host_sum import HostSum, host_sum_available, sum_gradients_
+from lingualift_core.train.precision import bf16_autocast
 
 __all__ = [
     "pretrain_encoder_mlm",
@@ -115,12 +116,14 @@ def _train_loop(
     grad_clip: float | None,
     on_step: OnStep | None,
     compile_layers: bool = False,
+    bf16: bool = False,
 ) -> History:
     """AdamW with warmup + cosine decay over `steps` batches; `loss_fn` returns (summed loss, token count).
 
     Under an initialised torch.distributed group (`base_models.tiny.processes`), every process draws the same full batch,
     computes the loss of its rows (`rank::world`) divided by the whole batch's token count, and the gradients
-    are summed over the processes: the update is the one-process update up to float summation order."""
+    are summed over the processes: the update is the one-process update up to float summation order.
+    `bf16`: forward passes under bf16 autocast with fp32 attention (`train/precision.py`)."""
     world, _ = _world()
     opt = _optimizer(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup_ratio, min_lr_ratio))
@@ -128,16 +131,19 @@ def _train_loop(
     # every process on this machine (base_models' data parallel): gradients and loss summed in shared memory
     summer = HostSum(sum(p.numel() for p in params) + 1) if world > 1 and host_sum_available() else None
     model.train()
-    with compiled_blocks(model, compile_layers, key="base_models.tiny.llm.compile_layers"):
-        history = _steps(model, batches, loss_fn, opt, sched, params, summer, steps, grad_clip, on_step)
+    with bf16_autocast(model, bf16) as autocast, \
+            compiled_blocks(model, compile_layers, key="base_models.tiny.llm.compile_layers"):
+        history = _steps(model, batches, loss_fn, opt, sched, params, summer, steps, grad_clip, on_step, autocast)
     model.eval()
     return history
 
 
 def _steps(model: PreTrainedModel, batches: Iterator[dict], loss_fn: Callable[..., tuple[torch.Tensor, torch.Tensor]],
            opt: torch.optim.Optimizer, sched: Any, params: list[torch.nn.Parameter], summer: HostSum | None,
-           steps: int, grad_clip: float | None, on_step: OnStep | None) -> History:
-    """The optimizer steps of `_train_loop` (see there); returns the loss history."""
+           steps: int, grad_clip: float | None, on_step: OnStep | None,
+           autocast: Callable[[], Any] = contextlib.nullcontext) -> History:
+    """The optimizer steps of `_train_loop` (see there), each forward pass inside `autocast()`; returns the loss
+    history."""
     world, rank = _world()
     history: History = []
     t0 = time.perf_counter()
@@ -149,7 +155,8 @@ def _steps(model: PreTrainedModel, batches: Iterator[dict], loss_fn: Callable[..
         if world > 1:
             total = loss_fn(model, batch, count_only=True)[1]
             batch = {k: v[rank::world] for k, v in batch.items()}
-        loss_sum, count = loss_fn(model, batch)
+        with autocast():
+            loss_sum, count = loss_fn(model, batch)
         total = count if world == 1 else total
         loss = loss_sum / total.clamp(min=1)
         opt.zero_grad(set_to_none=True)
@@ -305,6 +312,7 @@ def pretrain_encoder_mlm(
     num_threads: int | None = None,
     device: str | torch.device = "cpu",
     on_step: OnStep | None = None,
+    bf16: bool = False,
 ) -> tuple[PreTrainedModel, History]:
     """Masked-LM pre-training of a fresh encoder built from `config` (AutoModelForMaskedLM).
 
@@ -342,7 +350,7 @@ def pretrain_encoder_mlm(
 
         history = _train_loop(model, batches(), _mlm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
                               min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,
-                              on_step=on_step)
+                              on_step=on_step, bf16=bf16)
     return model, history
 
 
@@ -533,6 +541,7 @@ def pretrain_llm_clm(
     on_step: OnStep | None = None,
     compile_layers: bool = False,
     number_features: float = 0.0,
+    bf16: bool = False,
 ) -> tuple[PreTrainedModel, History]:
     """Causal-LM pre-training of a fresh decoder built from `config` (AutoModelForCausalLM).
 
@@ -551,6 +560,7 @@ def pretrain_llm_clm(
     (e.g. task problems with solutions, arithmetic facts), so a small but important set of documents is seen
     at a chosen rate whatever the size of `texts`; `texts` fill the rest of the batch.
     `number_features` > 0: number tokens start with Fourier features of their value (`add_number_features`).
+    `bf16`: forward passes under bf16 autocast, attention in fp32 (`train/precision.py`).
     """
     data = _check_common(texts, steps, batch_size, lr, seq_len)
     for name, v in (("copy_fraction", copy_fraction), ("copy_fraction_start", copy_fraction_start)):
@@ -627,7 +637,7 @@ def pretrain_llm_clm(
 
         history = _train_loop(model, batches(), _clm_loss, steps=steps, lr=lr, warmup_ratio=warmup_ratio,
                               min_lr_ratio=min_lr_ratio, weight_decay=weight_decay, grad_clip=grad_clip,
-                              on_step=on_step, compile_layers=compile_layers)
+                              on_step=on_step, compile_layers=compile_layers, bf16=bf16)
     return model, history
 
 

@@ -129,9 +129,11 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
     """The multilingual encoder: tokenizer + masked LM on every language's corpus (+ the English task questions);
     saved under `out/encoder`; returns its metrics."""
     from lingualift_core.model.tiny import base_encoder, tiny_encoder_config
+    from lingualift_core.train.precision import resolve_precision
     from lingualift_core.train.pretrain import mlm_accuracy, pretrain_encoder_mlm
 
     enc_cfg = cfg.encoder
+    enc_precision = resolve_precision(enc_cfg.precision, "cpu", key="base_models.tiny.encoder.precision")
     t0, c0 = time.perf_counter(), time.process_time()
     enc_texts = [t for train, _ in split.values() for t in train]
     if enc_cfg.math_text:
@@ -144,7 +146,7 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
         mlm, history = pretrain_encoder_mlm(
             enc_texts, enc_tok, config, steps=enc_cfg.steps, batch_size=enc_cfg.batch_size, lr=enc_cfg.lr,
             seq_len=enc_cfg.seq_len, seed=seed, warmup_ratio=enc_cfg.warmup_ratio, num_threads=cfg.threads,
-            on_step=on_step)
+            on_step=on_step, bf16=enc_precision == "bf16")
     if not primary:
         return {}
     held = [t for _, h in split.values() for t in h]
@@ -152,6 +154,7 @@ def build_encoder(cfg: TinyModelsConfig, seed: int, split: Mapping[str, tuple[li
         "vocab_size": len(enc_tok),
         "parameters": sum(p.numel() for p in mlm.parameters()),
         "train_texts": len(enc_texts),
+        "precision": enc_precision,
         "final_loss": _tail_mean(history),
         "mlm_accuracy": mlm_accuracy(mlm, enc_tok, held, seed=seed, num_threads=cfg.threads) if held else None,
         "mlm_accuracy_per_lang": {lang: round(mlm_accuracy(mlm, enc_tok, h, seed=seed, num_threads=cfg.threads), 4)
@@ -176,9 +179,11 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
     English dev accuracy before any fine-tuning, copy accuracy)."""
     from lingualift_core.model.tiny import tiny_llm_config
     from lingualift_core.train.corpora import arithmetic_drills, instruction_copies
+    from lingualift_core.train.precision import resolve_precision
     from lingualift_core.train.pretrain import copy_accuracy, pretrain_llm_clm, task_accuracy
 
     llm_cfg = cfg.llm
+    llm_precision = resolve_precision(llm_cfg.precision, "cpu", key="base_models.tiny.llm.precision")
     t0, c0 = time.perf_counter(), time.process_time()
     en_train, en_held = english
     problems = texts["problems"] if llm_cfg.math_text else []
@@ -206,7 +211,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
             copy_max_sentences=llm_cfg.copy_max_sentences, copy_scramble_fraction=llm_cfg.copy_scramble_fraction,
             copy_random_fraction=llm_cfg.copy_random_fraction, streams=streams,
             num_threads=cfg.threads, compile_layers=llm_cfg.compile_layers,
-            number_features=llm_cfg.number_features,
+            number_features=llm_cfg.number_features, bf16=llm_precision == "bf16",
             on_step=on_step)
     if not primary:
         return {}
@@ -220,6 +225,7 @@ def build_llm(cfg: TinyModelsConfig, seed: int, english: tuple[list[str], list[s
         "vocab_size": len(llm_tok),
         "parameters": sum(p.numel() for p in llm.parameters()),
         "train_texts": len(llm_texts),
+        "precision": llm_precision,
         "final_loss": _tail_mean(history),
         "copy_accuracy": copy["token_accuracy"],
         "copy_exact_match": copy["exact_match"],
