@@ -18,3 +18,12 @@ def test_tokenize_benchmark_prints_only_json_on_stdout(shared_data: Path) -> Non
     result = json.loads(out.stdout)
     assert result["benchmark"] and result["sentences"] == 200
     assert "::progress:: tokenize" in out.stderr
+
+
+def test_precision_benchmark_prints_json() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.precision", "--steps", "1", "--repeats", "1"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    for kind in ("llm", "encoder"):
+        assert set(result[kind]["ms_per_step"]) == {"fp32", "bf16", "bf16_fp32_attention"}
+        assert all(v > 0 for v in result[kind]["speedup_over_fp32"].values())
