@@ -667,7 +667,7 @@ class Stage2Config:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=350, max_length=512,
-        length_group_window=8, cache_encoder_outputs=True, compile_layers=True, checkpoint_every=50, log_every=25))
+        length_group_window=8, checkpoint_every=50, log_every=25, aligned_noise=0.8))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage2", self.train, self.processes)
@@ -684,8 +684,7 @@ class NoStage1Config:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         stage="no_stage1", train_alignment=True, learning_rate=3e-4, global_batch_size=32, micro_batch_size=16,
-        max_steps=350, max_length=512, length_group_window=8, cache_encoder_outputs=True, compile_layers=True,
-        checkpoint_every=50, log_every=25))
+        max_steps=350, max_length=512, length_group_window=8, checkpoint_every=50, log_every=25, aligned_noise=0.8))
 
     def __post_init__(self) -> None:
         _check_batch_split("no_stage1", self.train, self.processes)
@@ -701,7 +700,7 @@ class MonoSFTConfig:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: mono_sft_config(
         learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=350, max_length=512,
-        length_group_window=8, compile_layers=True, checkpoint_every=50, log_every=25))
+        length_group_window=8, checkpoint_every=50, log_every=25))
 
     def __post_init__(self) -> None:
         _check_batch_split("mono_sft", self.train, self.processes)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from model_builders import tiny_lingualift
+from lingualift_core.model.batching import SEG_ENC
 from lingualift_core.train import (
     ConfigMismatchError,
     TrainConfig,
@@ -136,6 +137,62 @@ def test_encoder_cache_equals_live_encoder():
     assert outs[0][1] == pytest.approx(outs[1][1], abs=1e-5)
     for n in outs[0][0]:
         torch.testing.assert_close(outs[0][0][n], outs[1][0][n], atol=1e-5, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- noise on the aligned encoder states
+def test_aligned_noise_does_not_depend_on_batching():
+    from lingualift_core.train.loop import aligned_noise_for
+
+    both = aligned_noise_for([3, 2], [7, 4], step=5, seed=1, dim=6, scale=0.5)
+    assert both.shape == (5, 6)
+    alone = torch.cat([aligned_noise_for([3], [7], 5, 1, 6, 0.5), aligned_noise_for([2], [4], 5, 1, 6, 0.5)])
+    torch.testing.assert_close(both, alone, atol=0, rtol=0)
+    assert not torch.equal(both, aligned_noise_for([3, 2], [7, 4], step=6, seed=1, dim=6, scale=0.5))
+    assert 0.3 < float(both.std()) < 0.7
+
+
+def test_aligned_noise_perturbs_only_the_encoder_slots_by_their_rms():
+    m = tiny_lingualift(seed=4)
+    batch = m.prompt_builder().collate(m.prompt_builder().tokenize_many(records(3, seed=4), with_target=True),
+                                       with_labels=True)
+    args = (batch["input_ids"], batch["segment_ids"], batch["enc_input_ids"], batch["enc_attention_mask"])
+    clean = m.embed_inputs(*args)
+    slots = batch["segment_ids"] == SEG_ENC
+    n = int(slots.sum())
+    assert n > 0
+    noise = torch.randn(n, clean.shape[-1])
+    noisy = m.embed_inputs(*args, aligned_noise=noise)
+    torch.testing.assert_close(noisy[~slots], clean[~slots], atol=0, rtol=0)
+    rms = clean[slots].pow(2).mean(-1, keepdim=True).sqrt()
+    torch.testing.assert_close(noisy[slots] - clean[slots], noise * rms, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="aligned_noise has shape"):
+        m.embed_inputs(*args, aligned_noise=noise[1:])
+
+
+def test_aligned_noise_trains_the_same_whatever_the_micro_batches():
+    recs = records(16, seed=5)
+    results = []
+    for micro in (8, 1):
+        m = tiny_lingualift(seed=5)
+        cfg = stage2_config(global_batch_size=8, micro_batch_size=micro, max_steps=2, learning_rate=0.05,
+                            aligned_noise=1.0, log_every=0)
+        res = train(m, recs, cfg)
+        results.append((snapshot(m), [h["loss"] for h in res.history]))
+    clean = tiny_lingualift(seed=5)
+    res = train(clean, recs, stage2_config(global_batch_size=8, micro_batch_size=8, max_steps=2, learning_rate=0.05,
+                                           log_every=0))
+    (p1, l1), (p2, l2) = results
+    assert l1 == pytest.approx(l2, abs=1e-5)
+    assert l1[1] != pytest.approx(res.history[1]["loss"], abs=1e-4)  # the noise did change the training
+    for n in p1:
+        torch.testing.assert_close(p1[n], p2[n], atol=1e-6, rtol=1e-5)
+
+
+def test_aligned_noise_needs_an_encoder():
+    with pytest.raises(ValueError, match="aligned_noise=0.5 needs a model with an encoder"):
+        train(tiny_lingualift(encoder=None, seed=0), records(4), mono_sft_config(aligned_noise=0.5, max_steps=1, **SMALL))
+    with pytest.raises(ValueError, match="aligned_noise must be in"):
+        stage2_config(aligned_noise=-1.0)
 
 
 @pytest.mark.parametrize("stage", ["stage1", "stage2"])

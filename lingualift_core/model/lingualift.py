@@ -393,8 +393,12 @@ class LinguaLIFTModel(nn.Module):
         enc_input_ids: torch.Tensor | None = None,
         enc_attention_mask: torch.Tensor | None = None,
         encoder_states: torch.Tensor | None = None,
+        aligned_noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The LLM input embeddings of a collated batch (encoder states and boundary vectors spliced in)."""
+        """The LLM input embeddings of a collated batch (encoder states and boundary vectors spliced in).
+
+        ``aligned_noise`` ``[n_enc_slots, d_llm]`` (training only): added to the aligned states after scaling each
+        row by its state's RMS, so it perturbs every state by the same relative amount whatever its norm."""
         embeds = self.llm.get_input_embeddings()(input_ids)
         if segment_ids is None or not self.has_encoder:
             return embeds
@@ -410,6 +414,12 @@ class LinguaLIFTModel(nn.Module):
                 "(collator and encoder disagree)"
             )
         aligned = self.alignment(encoder_states).to(embeds.dtype)  # type: ignore[misc]
+        if aligned_noise is not None:
+            if aligned_noise.shape != aligned.shape:
+                raise ValueError(f"aligned_noise has shape {tuple(aligned_noise.shape)}, the aligned encoder states "
+                                 f"{tuple(aligned.shape)}")
+            rms = aligned.detach().float().pow(2).mean(-1, keepdim=True).sqrt()
+            aligned = aligned + (aligned_noise.float() * rms).to(aligned.dtype)
         embeds = embeds.masked_scatter(enc_slots.unsqueeze(-1), aligned)
         embeds = torch.where((segment_ids == SEG_ENC_START).unsqueeze(-1), self.enc_start.to(embeds.dtype), embeds)
         embeds = torch.where((segment_ids == SEG_ENC_END).unsqueeze(-1), self.enc_end.to(embeds.dtype), embeds)
@@ -429,6 +439,7 @@ class LinguaLIFTModel(nn.Module):
         enc_input_ids: torch.Tensor | None = None,
         enc_attention_mask: torch.Tensor | None = None,
         encoder_states: torch.Tensor | None = None,
+        aligned_noise: torch.Tensor | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
         return_logits: bool = False,
         **_: Any,
@@ -438,7 +449,8 @@ class LinguaLIFTModel(nn.Module):
         ``return_logits``."""
         if position_ids is None:
             position_ids = position_ids_from_mask(attention_mask)
-        embeds = self.embed_inputs(input_ids, segment_ids, enc_input_ids, enc_attention_mask, encoder_states)
+        embeds = self.embed_inputs(input_ids, segment_ids, enc_input_ids, enc_attention_mask, encoder_states,
+                                   aligned_noise)
         out = LinguaLIFTOutput()
         if return_logits or not self._selective_head_ok():
             logits = self.llm(

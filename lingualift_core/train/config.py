@@ -39,6 +39,9 @@ class TrainConfig:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     max_grad_norm: float | None = 1.0
+    # Gaussian noise on the aligned encoder states while training, std = aligned_noise x each state's RMS (0: off);
+    # drawn per record and step (`aligned_noise_for`), so batching and the process count do not change it
+    aligned_noise: float = 0.0
     # batches and length
     global_batch_size: int = 256
     micro_batch_size: int = 8
@@ -70,6 +73,8 @@ class TrainConfig:
             problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.learning_rate <= 0:
             problems.append(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.aligned_noise < 10.0:
+            problems.append(f"aligned_noise must be in [0, 10) (a multiple of each state's RMS), got {self.aligned_noise}")
         if self.weight_decay < 0:
             problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.global_batch_size < 1 or self.micro_batch_size < 1:

@@ -294,6 +294,9 @@ def _setup(model: LinguaLIFTModel, records: Sequence[Mapping[str, Any]], cfg: Tr
     from accelerate.utils import set_seed
 
     set_seed(cfg.seed)
+    if cfg.aligned_noise and not model.has_encoder:
+        raise ValueError(f"{cfg.stage}.train.aligned_noise={cfg.aligned_noise} needs a model with an encoder (it "
+                         "perturbs the aligned encoder states); set it to 0")
     trainable = apply_trainable(model, cfg)
     if cfg.gradient_checkpointing:
         model.enable_gradient_checkpointing()
@@ -429,6 +432,9 @@ def _train_step(run: _Run, step: int) -> dict[str, Any]:
             n_real = int(batch["attention_mask"].sum())
             step_tokens += n_real
             step_pads += batch["attention_mask"].numel() - n_real
+        if cfg.aligned_noise:
+            batch["aligned_noise"] = aligned_noise_for([len(run.rows[i]["enc"] or []) for i in mb], mb, step, cfg.seed,
+                                                       run.work.config.d_llm, cfg.aligned_noise)
         if run.cache is not None:
             batch.pop("enc_input_ids", None)
             batch.pop("enc_attention_mask", None)
@@ -477,6 +483,19 @@ def _train_step(run: _Run, step: int) -> dict[str, Any]:
         "tokens": step_tokens,
         "target_tokens": num_items,
     }
+
+
+def aligned_noise_for(enc_lengths: Sequence[int], indices: Sequence[int], step: int, seed: int, dim: int,
+                      scale: float) -> torch.Tensor:
+    """``scale`` x unit Gaussian noise for the encoder slots of records ``indices`` at optimizer step ``step``:
+    ``[sum(enc_lengths), dim]``, record by record in order (as the model splices the slots). Each record's block
+    comes from its own generator (seed, step, record index), so the noise is the same however the records are
+    batched or split between processes."""
+    blocks = []
+    for n, i in zip(enc_lengths, indices, strict=True):
+        g = torch.Generator().manual_seed(((seed * 1_000_003 + step) * 1_000_033 + int(i)) % 2**63)
+        blocks.append(torch.randn(n, dim, generator=g))
+    return torch.cat(blocks) * scale if blocks else torch.zeros(0, dim)
 
 
 def _after_step(run: _Run, step: int, entry: dict[str, Any], on_step: OnStep | None,
