@@ -148,7 +148,8 @@ def test_aligned_noise_does_not_depend_on_batching():
     alone = torch.cat([aligned_noise_for([3], [7], 5, 1, 6, 0.5), aligned_noise_for([2], [4], 5, 1, 6, 0.5)])
     torch.testing.assert_close(both, alone, atol=0, rtol=0)
     assert not torch.equal(both, aligned_noise_for([3, 2], [7, 4], step=6, seed=1, dim=6, scale=0.5))
-    assert 0.3 < float(both.std()) < 0.7
+    levels = [float(aligned_noise_for([400], [i], 5, 1, 6, 0.5).std()) for i in range(40)]
+    assert all(0.0 <= lv <= 0.55 for lv in levels) and max(levels) - min(levels) > 0.2  # a level per record
 
 
 def test_aligned_noise_perturbs_only_the_encoder_slots_by_their_rms():
@@ -185,7 +186,7 @@ def test_aligned_noise_trains_the_same_whatever_the_micro_batches():
     assert l1 == pytest.approx(l2, abs=1e-5)
     assert l1[1] != pytest.approx(res.history[1]["loss"], abs=1e-4)  # the noise did change the training
     for n in p1:
-        torch.testing.assert_close(p1[n], p2[n], atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(p1[n], p2[n], atol=1e-5, rtol=1e-4)
 
 
 def test_aligned_noise_needs_an_encoder():

@@ -39,8 +39,9 @@ class TrainConfig:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     max_grad_norm: float | None = 1.0
-    # Gaussian noise on the aligned encoder states while training, std = aligned_noise x each state's RMS (0: off);
-    # drawn per record and step (`aligned_noise_for`), so batching and the process count do not change it
+    # Gaussian noise on the aligned encoder states while training, std = level x each state's RMS with a level per
+    # record uniform in [0, aligned_noise] (0: off); drawn per record and step (`aligned_noise_for`), so batching
+    # and the process count do not change it
     aligned_noise: float = 0.0
     # batches and length
     global_batch_size: int = 256

@@ -487,15 +487,17 @@ def _train_step(run: _Run, step: int) -> dict[str, Any]:
 
 def aligned_noise_for(enc_lengths: Sequence[int], indices: Sequence[int], step: int, seed: int, dim: int,
                       scale: float) -> torch.Tensor:
-    """``scale`` x unit Gaussian noise for the encoder slots of records ``indices`` at optimizer step ``step``:
-    ``[sum(enc_lengths), dim]``, record by record in order (as the model splices the slots). Each record's block
-    comes from its own generator (seed, step, record index), so the noise is the same however the records are
+    """Gaussian noise for the encoder slots of records ``indices`` at optimizer step ``step``:
+    ``[sum(enc_lengths), dim]``, record by record in order (as the model splices the slots). Each record gets
+    its own level, uniform in ``[0, scale]``, so the LLM sees inputs from clean to very noisy. Each record's
+    block comes from its own generator (seed, step, record index): the noise is the same however the records are
     batched or split between processes."""
     blocks = []
     for n, i in zip(enc_lengths, indices, strict=True):
         g = torch.Generator().manual_seed(((seed * 1_000_003 + step) * 1_000_033 + int(i)) % 2**63)
-        blocks.append(torch.randn(n, dim, generator=g))
-    return torch.cat(blocks) * scale if blocks else torch.zeros(0, dim)
+        level = float(torch.rand((), generator=g)) * scale
+        blocks.append(torch.randn(n, dim, generator=g) * level)
+    return torch.cat(blocks) if blocks else torch.zeros(0, dim)
 
 
 def _after_step(run: _Run, step: int, entry: dict[str, Any], on_step: OnStep | None,
