@@ -667,7 +667,7 @@ class Stage2Config:
     resume: bool = opt(True)
     train: TrainConfig = field(default_factory=lambda: stage2_config(
         learning_rate=3e-4, global_batch_size=32, micro_batch_size=16, max_steps=350, max_length=512,
-        length_group_window=8, checkpoint_every=50, log_every=25, aligned_noise=1.6))
+        length_group_window=8, checkpoint_every=50, log_every=25, aligned_noise=1.2))
 
     def __post_init__(self) -> None:
         _check_batch_split("stage2", self.train, self.processes)
