@@ -549,7 +549,7 @@ class TinyLLMConfig:
     number_features: float = num(3.0, 0.0, 100.0, "Fourier features of each number token's value added to its "
                                  "initial embedding, times the row's norm (0: off; model/tiny.py "
                                  "add_number_features)")
-    compile_layers: bool = opt(True, "torch.compile the decoder layers while pre-training (needs a C++ compiler; "
+    compile_layers: bool = opt(False, "torch.compile the decoder layers while pre-training (needs a C++ compiler; "
                                "lingualift_core/train/compile.py)")
     precision: Literal["auto", "fp32", "bf16"] = opt("auto", "as base_models.tiny.encoder.precision")
 

@@ -81,11 +81,11 @@ def config(stage: str, checkpoint_every: int) -> TrainConfig:
     """11 records, global batch 6 (the last one 5 rows: 3 + 2 on two processes), micro 1: 2 steps per epoch, 3
     epochs. Stages: stage1 (alignment, encoder outputs cached), stage2 (full LLM), stage2-lora (LoRA adapters;
     no dropout, as each process draws its own masks), stage2-gc (full LLM with gradient checkpointing)."""
-    flags = {"stage1": dict(train_alignment=True, train_llm=False, cache_encoder_outputs=True),
-             "stage2": dict(train_alignment=False, train_llm=True),
-             "stage2-lora": dict(train_alignment=False, train_llm=True, lora=True, lora_r=4, lora_dropout=0.0,
-                                 lora_target_modules=("q_proj", "v_proj", "down_proj")),
-             "stage2-gc": dict(train_alignment=False, train_llm=True, gradient_checkpointing=True),
+    flags = {"stage1": dict(precision="fp32", train_alignment=True, train_llm=False, cache_encoder_outputs=True),
+             "stage2": dict(precision="fp32", train_alignment=False, train_llm=True),
+             "stage2-lora": dict(precision="fp32", train_alignment=False, train_llm=True, lora=True, lora_r=4,
+                                 lora_dropout=0.0, lora_target_modules=("q_proj", "v_proj", "down_proj")),
+             "stage2-gc": dict(precision="fp32", train_alignment=False, train_llm=True, gradient_checkpointing=True),
              "stage2-bf16": dict(train_alignment=False, train_llm=True, precision="bf16")}[stage]
     return TrainConfig(stage=stage, **flags, learning_rate=3e-3, lr_schedule="cosine", warmup_ratio=0.2,
                        weight_decay=0.01, global_batch_size=6, micro_batch_size=1, epochs=3, max_grad_norm=0.5,

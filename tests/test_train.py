@@ -114,7 +114,7 @@ def test_gradient_accumulation_matches_one_big_batch():
         # gradient would show in the parameters
         cfg = stage2_config(
             global_batch_size=8, micro_batch_size=micro, max_steps=2, learning_rate=0.5, adam_epsilon=1.0,
-            warmup_ratio=0.0, weight_decay=0.0, log_every=0, max_grad_norm=None,
+            warmup_ratio=0.0, weight_decay=0.0, log_every=0, max_grad_norm=None, precision="fp32",
         )
         res = train(m, recs, cfg)
         assert res.accumulation_steps == 8 // micro
@@ -130,7 +130,8 @@ def test_encoder_cache_equals_live_encoder():
     outs = []
     for cache in (False, True):
         m = tiny_lingualift(seed=3)
-        res = train(m, recs, stage1_config(epochs=2, cache_encoder_outputs=True if cache else False, **SMALL))
+        res = train(m, recs, stage1_config(epochs=2, cache_encoder_outputs=True if cache else False,
+                                                precision="fp32", **SMALL))
         outs.append((snapshot(m), [h["loss"] for h in res.history]))
         if cache:
             assert res.encoder_cache_time_s > 0
@@ -176,12 +177,12 @@ def test_aligned_noise_trains_the_same_whatever_the_micro_batches():
     for micro in (8, 1):
         m = tiny_lingualift(seed=5)
         cfg = stage2_config(global_batch_size=8, micro_batch_size=micro, max_steps=2, learning_rate=0.05,
-                            aligned_noise=1.0, log_every=0)
+                            aligned_noise=1.0, log_every=0, precision="fp32")
         res = train(m, recs, cfg)
         results.append((snapshot(m), [h["loss"] for h in res.history]))
     clean = tiny_lingualift(seed=5)
     res = train(clean, recs, stage2_config(global_batch_size=8, micro_batch_size=8, max_steps=2, learning_rate=0.05,
-                                           log_every=0))
+                                           log_every=0, precision="fp32"))
     (p1, l1), (p2, l2) = results
     assert l1 == pytest.approx(l2, abs=1e-5)
     assert l1[1] != pytest.approx(res.history[1]["loss"], abs=1e-4)  # the noise did change the training

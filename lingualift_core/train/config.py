@@ -53,7 +53,7 @@ class TrainConfig:
     length_group_window: int = 1  # window size in global batches (1: the global batches stay random samples)
     # runtime
     seed: int = 0
-    precision: str = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU
+    precision: str = "auto"  # auto: bf16 autocast on GPU and on CPUs with native bf16 units (attention fp32), else fp32
     gradient_checkpointing: bool = False
     compile_layers: bool = False  # torch.compile the LLM's repeated blocks while training (train/compile.py)
     cache_encoder_outputs: bool = False  # frozen encoder: encode the training set once, reuse across epochs

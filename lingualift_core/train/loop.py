@@ -6,7 +6,8 @@
 - global batch = micro batch x accumulation x world size (validated); the loss of a step is the token mean over
   the WHOLE global batch (each micro-batch's summed loss is divided by the global batch's target-token count,
   known up front from the deterministic plan), so accumulation and length grouping do not change the gradient;
-- bf16 autocast on GPU, fp32 on CPU (``precision``); optional gradient checkpointing; length-grouped
+- bf16 autocast on GPU and, outside FSDP, on a CPU with native bf16 units (attention in fp32 there: the CPU's
+  bf16 attention backward is slow), fp32 elsewhere (``precision``); optional gradient checkpointing; length-grouped
   micro-batches; the frozen encoder's outputs optionally cached once for all epochs;
 - checkpoints every N steps with exact resume (trainable params, optimizer, scheduler, RNG states, data position);
   resuming with a different config fails naming the key;
@@ -37,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
@@ -119,7 +120,28 @@ PROCESS_GROUP_TIMEOUT = timedelta(minutes=60)
 
 
 def _bf16(cfg: TrainConfig) -> bool:
-    return cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_available())
+    """bf16 autocast: `bf16`, or `auto` on CUDA or, outside FSDP, on a CPU with native bf16 units (there the
+    attention stays fp32: `_cpu_attention_fp32`)."""
+    from .precision import native_bf16
+
+    if cfg.precision != "auto":
+        return cfg.precision == "bf16"
+    return torch.cuda.is_available() or (native_bf16() and not fsdp.fsdp_launch())
+
+
+@contextlib.contextmanager
+def _cpu_attention_fp32(model: LinguaLIFTModel, enabled: bool) -> Iterator[None]:
+    """bf16 on a CPU: the encoder and the LLM attend in fp32 for the `with` body (the CPU's bf16 attention
+    backward is slower than its fp32 one: train/precision.py); their attention implementations are restored
+    afterwards."""
+    from .precision import bf16_autocast
+
+    with contextlib.ExitStack() as stack:
+        if enabled:
+            for part in (model.encoder, model._causal_lm()):
+                if part is not None:
+                    stack.enter_context(bf16_autocast(part, True))
+        yield
 
 
 #: The variable ``accelerate launch --gradient_accumulation_steps N`` (or ``gradient_accumulation_steps`` in an
@@ -271,7 +293,8 @@ def train(
     _resume(run, checkpoint_dir, resume)
     run.prepared_model.train()
     run.t_start = time.perf_counter()
-    with compiled_blocks(run.work._causal_lm(), config.compile_layers, key=f"{config.stage}.train.compile_layers"):
+    with _cpu_attention_fp32(run.work, _bf16(config) and run.acc.device.type == "cpu" and not run.sharded), \
+            compiled_blocks(run.work._causal_lm(), config.compile_layers, key=f"{config.stage}.train.compile_layers"):
         for step in range(run.start, run.total):
             entry = _train_step(run, step)
             _after_step(run, step, entry, on_step, checkpoint_dir)

@@ -478,7 +478,8 @@ def _clm_loss(model: PreTrainedModel, batch: dict, count_only: bool = False) -> 
     count = (labels != -100).sum()
     if count_only:
         return torch.zeros(()), count
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    # no KV cache while training: filling one costs time and, compiled, a recompile per layer
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits[:, :-1]
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
                            reduction="sum")
     return loss, count
