@@ -86,17 +86,19 @@ def load_pipeline(lang: str, pivot: str = "en", english_model: str = "en_core_we
 
 
 def _doc_columns(doc: Doc, annotates: bool) -> tuple[list, ...]:
-    tokens = [t.text for t in doc]
-    ws = [t.whitespace_ for t in doc]
+    """The `_COLUMNS` of one doc: per-token lists of length n_tokens."""
+    toks = list(doc)  # iterating a Doc builds a Token per position: once, not once per column
+    tokens = [t.text for t in toks]
+    ws = [t.whitespace_ for t in toks]
     n = len(tokens)
     if annotates:
-        pos = [t.pos_ for t in doc]
-        iob = [t.ent_iob_ for t in doc]
-        ent = [t.ent_type_ for t in doc]
+        pos = [t.pos_ for t in toks]
+        iob = [t.ent_iob_ for t in toks]
+        ent = [t.ent_type_ for t in toks]
     else:
         pos = iob = ent = [""] * n
-    stop = [t.is_stop for t in doc]
-    num = [t.like_num for t in doc]
+    stop = [t.is_stop for t in toks]
+    num = [t.like_num for t in toks]
     return tokens, ws, pos, iob, ent, stop, num
 
 
