@@ -5,7 +5,10 @@ CPU (default), tiny random models built from config, all measured in the same ru
      ``Trainer`` on the same model, data and collator (target ratio >= 1.0);
   2. padding waste (pad tokens / total tokens) with and without length-grouped batches;
   3. the stage-1 gain from computing the frozen encoder's outputs once and reusing them across epochs;
-  4. stage 2 with the LLM's decoder layers compiled (`compile_layers`) against eager (compile time included).
+  4. stage 2 with the LLM's decoder layers compiled (`compile_layers`) against eager (compile time included);
+  5. stage 2 at `precision: auto` (bf16 autocast with fp32 attention on a CPU with native bf16 units) against
+     fp32 (target ratio >= 1.0 where `native_bf16` is true; elsewhere both run fp32).
+Benchmarks 1 and 4 train in fp32 on both sides (the Trainer has no fp32-attention bf16).
 
 ``--gpu-real-size``: a 1B-class Llama config with an mT5-large-class encoder, random weights, bf16 autocast:
 tokens/s, peak memory and MFU for stage 1 and stage 2 (needs a CUDA device; not run on CPU).
@@ -87,6 +90,7 @@ def bench_stage2_vs_trainer(records, args) -> dict:
     common = dict(
         global_batch_size=args.global_batch, micro_batch_size=args.micro_batch, epochs=1, learning_rate=2e-5,
         lr_schedule="cosine", warmup_ratio=0.05, weight_decay=0.01, max_grad_norm=1.0, log_every=0, seed=0,
+        precision="fp32",
     )
 
     def ours(group: bool, window: int) -> dict:
@@ -196,7 +200,7 @@ def bench_compile(records, args) -> dict:
     whose later stages reuse the first stage's kernels). Target: ratio >= 1.0."""
     dims = dict(llm_hidden=args.llm_hidden, llm_layers=args.llm_layers, enc_hidden=args.enc_hidden, enc_layers=2)
     common = dict(global_batch_size=args.global_batch, micro_batch_size=args.micro_batch, epochs=args.compile_epochs,
-                  learning_rate=2e-5, log_every=0, seed=0, cache_encoder_outputs=True)
+                  learning_rate=2e-5, log_every=0, seed=0, cache_encoder_outputs=True, precision="fp32")
 
     def run(compile_layers: bool) -> dict:
         m = build_model(0, **dims)
@@ -211,6 +215,31 @@ def bench_compile(records, args) -> dict:
     eager, compiled = _best(runs["eager"]), _best(runs["compiled"])
     return {"eager": eager, "compiled": compiled, "speedup": eager["wall_s"] / compiled["wall_s"],
             "final_loss_diff": abs(eager["final_loss"] - compiled["final_loss"])}
+
+
+def bench_precision(records, args) -> dict:
+    """Stage 2 (the embedded default's sizes: LLM and encoder 4 x 128, the encoder live) at `precision: auto`
+    against fp32, interleaved repeats; `auto` is bf16 autocast with fp32 attention where the CPU has native bf16
+    units (`train/loop.py`), else fp32. Target: ratio >= 1.0."""
+    from lingualift_core.train.precision import native_bf16
+
+    dims = dict(llm_hidden=128, llm_layers=4, enc_hidden=128, enc_layers=4)
+    # the default's stage-2 micro-batch: 16 rows a process
+    common = dict(global_batch_size=32, micro_batch_size=16, epochs=2, learning_rate=3e-4, log_every=0, seed=0)
+
+    def run(precision: str) -> dict:
+        m = build_model(0, **dims)
+        t0 = time.perf_counter()
+        res = train(m, records, stage2_config(precision=precision, **common))
+        return {"wall_s": time.perf_counter() - t0, "steps": res.steps, "final_loss": res.final_loss}
+
+    runs: dict[str, list[dict]] = {"fp32": [], "auto": []}
+    for _ in range(args.repeats):
+        for name in runs:
+            runs[name].append(run(name))
+    fp32, auto = _best(runs["fp32"]), _best(runs["auto"])
+    return {"native_bf16": native_bf16(), "fp32": fp32, "auto": auto, "speedup": fp32["wall_s"] / auto["wall_s"],
+            "final_loss_diff": abs(fp32["final_loss"] - auto["final_loss"]), "target": 1.0}
 
 
 def bench_stage1_cache(records, args) -> dict:
@@ -362,7 +391,7 @@ def main(argv=None) -> int:
     ap.add_argument("--s1-enc-hidden", type=int, default=128, help="stage-1 cache benchmark encoder width")
     ap.add_argument("--s1-enc-layers", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats per variant (best wall time)")
-    ap.add_argument("--only", choices=["stage2", "padding", "stage1_cache", "compile"], action="append")
+    ap.add_argument("--only", choices=["stage2", "padding", "stage1_cache", "compile", "precision"], action="append")
     ap.add_argument("--compile-epochs", type=int, default=20, help="stage-2 epochs of the compile benchmark (240 steps)")
     ap.add_argument("--gpu-real-size", action="store_true")
     ap.add_argument("--cpu-smoke", action="store_true", help="run the --gpu-real-size code path with tiny dims on CPU")
@@ -389,7 +418,7 @@ def main(argv=None) -> int:
         print(json.dumps({"gpu_real_size": bench_real_size(args, smoke=args.cpu_smoke), **meta}, indent=2))
         return 0
     records = make_records(args.records, seed=0)
-    only = set(args.only or ["stage2", "padding", "stage1_cache", "compile"])
+    only = set(args.only or ["stage2", "padding", "stage1_cache", "compile", "precision"])
     result: dict = {"meta": dict(meta, records=len(records), global_batch=args.global_batch, micro_batch=args.micro_batch)}
     if "padding" in only:
         result["padding_waste"] = bench_padding(records, args)
@@ -399,6 +428,8 @@ def main(argv=None) -> int:
         result["stage1_encoder_cache"] = bench_stage1_cache(records, args)
     if "compile" in only:
         result["compile_layers"] = bench_compile(records, args)
+    if "precision" in only:
+        result["precision"] = bench_precision(records, args)
     print(json.dumps(result, indent=2))
     return 0
 

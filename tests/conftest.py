@@ -23,15 +23,3 @@ def shared_data() -> Path:
         pytest.skip(f"public data not found at {root} (set LINGUALIFT_SHARED_DATA to its location)")
     return root
 
-
-@pytest.fixture(autouse=True)
-def _fresh_accelerator_state():
-    """accelerate keeps one mixed-precision setting per process; a stage runs in its own process, a test session
-    trains runs of both precisions (`auto` is bf16 on a CPU with native bf16 units), so each test starts afresh."""
-    yield
-    import sys
-
-    if "accelerate" in sys.modules:
-        from accelerate.state import AcceleratorState
-
-        AcceleratorState._reset_state()

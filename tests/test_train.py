@@ -324,3 +324,12 @@ def test_errors():
     with pytest.raises(ValueError, match="checkpoint_dir"):
         train(m, records(4), stage1_config(checkpoint_every=1, **SMALL))
     assert TrainConfig.from_dict(stage2_config().to_dict()) == stage2_config()
+
+
+def test_runs_of_two_precisions_share_one_process():
+    """accelerate keeps one mixed-precision setting per process and refuses a second; the loop rebuilds the
+    accelerator state, so fp32 and bf16 runs follow each other (a notebook, a test session, a benchmark)."""
+    recs = records(8, seed=1)
+    for precision in ("fp32", "bf16", "fp32"):
+        res = train(tiny_lingualift(seed=1), recs, stage2_config(max_steps=1, precision=precision, **SMALL))
+        assert res.steps == 1 and res.config["precision"] == precision

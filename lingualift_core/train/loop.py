@@ -181,11 +181,23 @@ def _make_accelerator(cfg: TrainConfig):
     if fsdp.fsdp_launch():
         fsdp.sharding_plan(_bf16(cfg))  # refuses unsupported FSDP settings before accelerate acts on them
     cuda = torch.cuda.is_available()
-    return Accelerator(mixed_precision="bf16" if _bf16(cfg) else "no", cpu=not cuda,
+    mixed_precision = "bf16" if _bf16(cfg) else "no"
+    _release_accelerator_state(mixed_precision)
+    return Accelerator(mixed_precision=mixed_precision, cpu=not cuda,
                        # the models' buffers (rotary frequencies, position ids) never change: broadcasting them
                        # before every forward only adds a message and a wait
                        kwargs_handlers=[InitProcessGroupKwargs(timeout=PROCESS_GROUP_TIMEOUT),
                                         DistributedDataParallelKwargs(broadcast_buffers=False)])
+
+
+def _release_accelerator_state(mixed_precision: str) -> None:
+    """accelerate keeps one mixed-precision setting per process and refuses another; a run at another precision
+    in the same process (a notebook, a test session, a benchmark: `precision: auto` is bf16 on a CPU with native
+    bf16 units) rebuilds the accelerator part of its state. The process group lives in PartialState and stays."""
+    from accelerate.state import AcceleratorState
+
+    if AcceleratorState._shared_state.get("_mixed_precision", mixed_precision) != mixed_precision:
+        AcceleratorState._reset_state()
 
 
 def _param_groups(model: LinguaLIFTModel, cfg: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, torch.nn.Parameter]]:
