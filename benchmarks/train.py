@@ -193,6 +193,19 @@ def bench_padding(records, args) -> dict:
     return out
 
 
+def _stage2_variants(records, dims: dict, configs: dict[str, dict], repeats: int) -> dict[str, dict]:
+    """Stage-2 runs of a fresh model per `configs` entry (name -> stage2_config keys), interleaved `repeats`
+    times (background load hits every variant alike); the best run of each: wall_s, steps, final_loss."""
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
+    for _ in range(repeats):
+        for name, cfg in configs.items():
+            m = build_model(0, **dims)
+            t0 = time.perf_counter()
+            res = train(m, records, stage2_config(**cfg))
+            runs[name].append({"wall_s": time.perf_counter() - t0, "steps": res.steps, "final_loss": res.final_loss})
+    return {name: _best(r) for name, r in runs.items()}
+
+
 def bench_compile(records, args) -> dict:
     """Stage 2 with the LLM's decoder layers compiled (`compile_layers`) against eager, interleaved repeats.
 
@@ -202,17 +215,9 @@ def bench_compile(records, args) -> dict:
     common = dict(global_batch_size=args.global_batch, micro_batch_size=args.micro_batch, epochs=args.compile_epochs,
                   learning_rate=2e-5, log_every=0, seed=0, cache_encoder_outputs=True, precision="fp32")
 
-    def run(compile_layers: bool) -> dict:
-        m = build_model(0, **dims)
-        t0 = time.perf_counter()
-        res = train(m, records, stage2_config(compile_layers=compile_layers, **common))
-        return {"wall_s": time.perf_counter() - t0, "steps": res.steps, "final_loss": res.final_loss}
-
-    runs: dict[str, list[dict]] = {"eager": [], "compiled": []}
-    for _ in range(args.repeats):
-        for name in runs:
-            runs[name].append(run(name == "compiled"))
-    eager, compiled = _best(runs["eager"]), _best(runs["compiled"])
+    eager, compiled = _stage2_variants(
+        records, dims, {name: dict(common, compile_layers=name == "compiled") for name in ("eager", "compiled")},
+        args.repeats).values()
     return {"eager": eager, "compiled": compiled, "speedup": eager["wall_s"] / compiled["wall_s"],
             "final_loss_diff": abs(eager["final_loss"] - compiled["final_loss"])}
 
@@ -227,17 +232,8 @@ def bench_precision(records, args) -> dict:
     # the default's stage-2 micro-batch: 16 rows a process
     common = dict(global_batch_size=32, micro_batch_size=16, epochs=2, learning_rate=3e-4, log_every=0, seed=0)
 
-    def run(precision: str) -> dict:
-        m = build_model(0, **dims)
-        t0 = time.perf_counter()
-        res = train(m, records, stage2_config(precision=precision, **common))
-        return {"wall_s": time.perf_counter() - t0, "steps": res.steps, "final_loss": res.final_loss}
-
-    runs: dict[str, list[dict]] = {"fp32": [], "auto": []}
-    for _ in range(args.repeats):
-        for name in runs:
-            runs[name].append(run(name))
-    fp32, auto = _best(runs["fp32"]), _best(runs["auto"])
+    fp32, auto = _stage2_variants(records, dims, {p: dict(common, precision=p) for p in ("fp32", "auto")},
+                                  args.repeats).values()
     return {"native_bf16": native_bf16(), "fp32": fp32, "auto": auto, "speedup": fp32["wall_s"] / auto["wall_s"],
             "final_loss_diff": abs(fp32["final_loss"] - auto["final_loss"]), "target": 1.0}
 

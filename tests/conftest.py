@@ -22,4 +22,3 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"public data not found at {root} (set LINGUALIFT_SHARED_DATA to its location)")
     return root
-

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -491,3 +494,47 @@ def test_number_features_move_only_number_rows_by_the_scaled_norm():
     torch.testing.assert_close(f[7] / f[7].norm(), want / want.norm())
     with pytest.raises(ValueError, match="scale must be >= 0"):
         add_number_features(model, tok, -1.0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_a_spawned_replica_ends_with_the_stage_process(tmp_path):
+    """A killed `base_models` stage takes its spawned replica with it (not left waiting in a collective)."""
+    import subprocess
+    import textwrap
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "stage.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing, os, time
+
+        def child(parent):
+            from lingualift_core.train.tiny_base import end_with_parent
+            end_with_parent(parent)
+            open({str(pid_file)!r}, "w").write(str(os.getpid()))
+            time.sleep(60)
+
+        if __name__ == "__main__":
+            p = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+            p.start()
+            while not os.path.exists({str(pid_file)!r}):
+                time.sleep(0.05)
+            os._exit(0)  # the stage dies without joining its child
+    """))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
+    child = int(pid_file.read_text())
+
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{child}/stat").read_text().split()[2] != "Z"  # a zombie has ended
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ended = not alive()
+    if not ended:
+        os.kill(child, 9)
+    assert ended

@@ -131,7 +131,7 @@ def test_encoder_cache_equals_live_encoder():
     for cache in (False, True):
         m = tiny_lingualift(seed=3)
         res = train(m, recs, stage1_config(epochs=2, cache_encoder_outputs=True if cache else False,
-                                                precision="fp32", **SMALL))
+                                           precision="fp32", **SMALL))
         outs.append((snapshot(m), [h["loss"] for h in res.history]))
         if cache:
             assert res.encoder_cache_time_s > 0
@@ -333,3 +333,35 @@ def test_runs_of_two_precisions_share_one_process():
     for precision in ("fp32", "bf16", "fp32"):
         res = train(tiny_lingualift(seed=1), recs, stage2_config(max_steps=1, precision=precision, **SMALL))
         assert res.steps == 1 and res.config["precision"] == precision
+
+
+def test_auto_precision_on_a_cpu_is_bf16_only_with_native_units_and_outside_fsdp(monkeypatch):
+    from lingualift_core.train import loop, precision
+
+    auto, fp32, bf16 = (stage2_config(precision=p) for p in ("auto", "fp32", "bf16"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for native in (False, True):
+        monkeypatch.setattr(precision, "native_bf16", lambda native=native: native)
+        monkeypatch.delenv("ACCELERATE_USE_FSDP", raising=False)
+        assert loop._bf16(auto) is native and loop._bf16(fp32) is False and loop._bf16(bf16) is True
+        monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")  # an FSDP launch compares against fp32 runs
+        assert loop._bf16(auto) is False and loop._bf16(bf16) is True
+
+
+def test_bf16_on_a_cpu_attends_in_fp32_while_training_and_restores_the_attention():
+    """bf16 autocast on a CPU: the encoder and the LLM attend through the fp32 SDPA for the run only."""
+    from lingualift_core.train.precision import FP32_ATTENTION
+
+    m = tiny_lingualift(seed=2)
+    before = (m.encoder.config._attn_implementation, m.llm.config._attn_implementation)
+    seen = []
+
+    def on_step(step, total, metrics):
+        seen.append((m.encoder.config._attn_implementation, m.llm.config._attn_implementation))
+
+    train(m, records(8, seed=2), stage2_config(max_steps=2, precision="bf16", **SMALL), on_step=on_step)
+    assert seen == [(FP32_ATTENTION, FP32_ATTENTION)] * 2
+    assert (m.encoder.config._attn_implementation, m.llm.config._attn_implementation) == before
+    seen.clear()
+    train(m, records(8, seed=2), stage2_config(max_steps=1, precision="fp32", **SMALL), on_step=on_step)
+    assert seen == [before]

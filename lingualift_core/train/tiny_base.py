@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -66,7 +68,7 @@ def build_tiny(cfg: TinyModelsConfig, seed: int, pivot: str, texts: Mapping[str,
         # spawn, not fork: the parent may already hold torch's thread pools
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=init) as pool:
-            encoder = pool.submit(build_encoder, *enc_args)
+            encoder = pool.submit(_encoder_process, os.getpid(), enc_args)
             llm_metrics = build_llm(*llm_args)
             enc_metrics = encoder.result()
     else:
@@ -87,19 +89,46 @@ def _data_parallel(world: int, llm_args: tuple, enc_args: tuple, init: Callable[
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with ProcessPoolExecutor(max_workers=world - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        replicas = [pool.submit(_replica, rank, world, port, llm_args, enc_args, init) for rank in range(1, world)]
+        replicas = [pool.submit(_replica, rank, world, port, llm_args, enc_args, init, os.getpid())
+                    for rank in range(1, world)]
         result = _replica(0, world, port, llm_args, enc_args, None)
         for r in replicas:
             r.result()  # a replica's failure surfaces here
     return result
 
 
-def _replica(rank: int, world: int, port: int, llm_args: tuple, enc_args: tuple, init: Callable[[], None] | None
-             ) -> tuple[dict, dict]:
+def end_with_parent(parent: int) -> None:
+    """Ends this spawned process when `parent` (the stage's process) ends: on Linux the kernel then sends it
+    SIGTERM. Otherwise a replica whose stage was killed waits in a collective until the group's timeout, on a
+    core. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGTERM) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed for a base_models replica")
+    if os.getppid() != parent:  # the parent ended before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _encoder_process(parent: int, enc_args: tuple) -> dict[str, Any]:
+    """`build_encoder` in the second process of `base_models.tiny.parallel`."""
+    end_with_parent(parent)
+    return build_encoder(*enc_args)
+
+
+def _replica(rank: int, world: int, port: int, llm_args: tuple, enc_args: tuple, init: Callable[[], None] | None,
+             parent: int | None = None) -> tuple[dict, dict]:
+    """One process of `_data_parallel`; `parent`: the stage's process, for a spawned rank (it ends with it)."""
     from datetime import timedelta
 
     import torch.distributed as dist
 
+    if parent is not None:
+        end_with_parent(parent)
     if init is not None:
         init()
     # a bounded wait: a replica blocked in a collective after rank 0 failed ends instead of hanging the stage
