@@ -134,13 +134,13 @@ def _cpu_attention_fp32(model: LinguaLIFTModel, enabled: bool) -> Iterator[None]
     """bf16 on a CPU: the encoder and the LLM attend in fp32 for the `with` body (the CPU's bf16 attention
     backward is slower than its fp32 one: train/precision.py); their attention implementations are restored
     afterwards."""
-    from .precision import bf16_autocast
+    from .precision import fp32_attention
 
     with contextlib.ExitStack() as stack:
         if enabled:
             for part in (model.encoder, model._causal_lm()):
                 if part is not None:
-                    stack.enter_context(bf16_autocast(part, True))
+                    stack.enter_context(fp32_attention(part))
         yield
 
 

@@ -21,7 +21,7 @@ from transformers import AttentionInterface, PreTrainedModel
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-__all__ = ["PRECISIONS", "FP32_ATTENTION", "native_bf16", "resolve_precision", "bf16_autocast"]
+__all__ = ["PRECISIONS", "FP32_ATTENTION", "native_bf16", "resolve_precision", "fp32_attention", "bf16_autocast"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 FP32_ATTENTION = "lingualift_sdpa_fp32"
@@ -56,17 +56,24 @@ def resolve_precision(precision: str, device: torch.device | str, *, key: str) -
 
 
 @contextlib.contextmanager
+def fp32_attention(model: PreTrainedModel) -> Iterator[None]:
+    """For the `with` body: `model` attends through fp32 SDPA (under bf16 autocast); its attention implementation
+    is restored afterwards (generation and saving see the one it had)."""
+    old = model.config._attn_implementation
+    model.set_attn_implementation(FP32_ATTENTION)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(old)
+
+
+@contextlib.contextmanager
 def bf16_autocast(model: PreTrainedModel, enabled: bool) -> Iterator[Any]:
     """For the `with` body: `model` attends through fp32 SDPA; yields a factory of autocast contexts (bf16 when
-    `enabled`, else a no-op) to wrap each forward pass in. The model's attention implementation is restored
-    afterwards (generation and saving see the one it had)."""
+    `enabled`, else a no-op) to wrap each forward pass in."""
     if not enabled:
         yield contextlib.nullcontext
         return
     device_type = next(model.parameters()).device.type
-    old = model.config._attn_implementation
-    model.set_attn_implementation(FP32_ATTENTION)
-    try:
+    with fp32_attention(model):
         yield lambda: torch.autocast(device_type, dtype=torch.bfloat16)
-    finally:
-        model.set_attn_implementation(old)
