@@ -34,7 +34,7 @@ VARIANTS = ("fp32", "bf16", "bf16_fp32_attention")
 
 
 def _llm_step(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
-    logits = model(input_ids=ids).logits[:, :-1]
+    logits = model(input_ids=ids, use_cache=False).logits[:, :-1]  # as pre-training runs it (no KV cache)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), ids[:, 1:].reshape(-1))
 
 
